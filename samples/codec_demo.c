@@ -1,0 +1,5 @@
+/* codec_demo.c - placeholder until the codec lands. */
+int main(void)
+{
+	return 0;
+}

@@ -1,0 +1,2 @@
+/* cursor.c - being written. */
+typedef int ferry__cursor_placeholder;

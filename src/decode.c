@@ -1,0 +1,2 @@
+/* decode.c - being written. */
+typedef int ferry__decode_placeholder;

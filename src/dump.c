@@ -1,0 +1,2 @@
+/* dump.c - being written. */
+typedef int ferry__dump_placeholder;

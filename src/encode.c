@@ -1,0 +1,2 @@
+/* encode.c - being written. */
+typedef int ferry__encode_placeholder;

@@ -1,0 +1,77 @@
+/*
+ * error.c - names and texts of enum ferry_err.
+ * One table, so a new code cannot get a name without a text or the reverse.
+ */
+#include <stddef.h>
+
+#include "ferry/error.h"
+
+struct err_text {
+	int code;
+	const char *name;
+	const char *text;
+};
+
+#define E(code, text) {code, #code, text}
+static const struct err_text errs[] = {
+	E(FERRY_OK, "success"),
+	E(FERRY_ERR_INVAL, "invalid argument"),
+	E(FERRY_ERR_NOMEM, "out of memory"),
+	E(FERRY_ERR_BUFFER_SIZE, "output buffer too small"),
+	E(FERRY_ERR_STATE, "operation not valid in the current state"),
+	E(FERRY_ERR_TIMEOUT, "timed out"),
+	E(FERRY_ERR_UNSUPPORTED, "not supported"),
+	E(FERRY_ERR_STRING_TOO_LONG, "string or binary field longer than 65535 bytes"),
+	E(FERRY_ERR_PACKET_TYPE, "malformed packet: reserved or unknown packet type"),
+	E(FERRY_ERR_PACKET_DIRECTION, "protocol error: packet type not allowed from this peer"),
+	E(FERRY_ERR_HEADER_FLAGS, "malformed packet: reserved fixed-header flags are wrong"),
+	E(FERRY_ERR_QOS, "malformed packet: QoS 3"),
+	E(FERRY_ERR_DUP_QOS0, "malformed packet: DUP flag set on a QoS 0 PUBLISH"),
+	E(FERRY_ERR_VARINT, "malformed packet: variable byte integer longer than 4 bytes"),
+	E(FERRY_ERR_VARINT_NON_MINIMAL, "malformed packet: variable byte integer not in shortest form"),
+	E(FERRY_ERR_PACKET_TOO_LARGE, "packet larger than the maximum packet size"),
+	E(FERRY_ERR_TRUNCATED, "malformed packet: a field runs past the end of the packet"),
+	E(FERRY_ERR_TRAILING_BYTES, "malformed packet: bytes left over after the last field"),
+	E(FERRY_ERR_REMAINING_LENGTH, "malformed packet: remaining length impossible for this packet type"),
+	E(FERRY_ERR_UTF8, "malformed packet: string is not well-formed UTF-8"),
+	E(FERRY_ERR_UTF8_NUL, "malformed packet: string contains U+0000"),
+	E(FERRY_ERR_TOPIC_NAME, "invalid topic name"),
+	E(FERRY_ERR_TOPIC_FILTER, "invalid topic filter"),
+	E(FERRY_ERR_PACKET_ID, "protocol error: packet identifier 0"),
+	E(FERRY_ERR_PROPERTY_LENGTH, "malformed packet: property length beyond the packet"),
+	E(FERRY_ERR_PROPERTY_DUPLICATE, "protocol error: property repeated"),
+	E(FERRY_ERR_PROPERTY_NOT_ALLOWED, "protocol error: property not allowed in this packet"),
+	E(FERRY_ERR_PROPERTY_UNKNOWN, "malformed packet: unknown property identifier"),
+	E(FERRY_ERR_PROPERTY_VALUE, "protocol error: property value out of range"),
+	E(FERRY_ERR_REASON_CODE, "malformed packet: reason code not valid for this packet"),
+	E(FERRY_ERR_EMPTY_PAYLOAD, "protocol error: packet has no topic filters or reason codes"),
+	E(FERRY_ERR_PROTOCOL_NAME, "malformed packet: unknown protocol name"),
+	E(FERRY_ERR_PROTOCOL_VERSION, "unsupported or inconsistent protocol version"),
+	E(FERRY_ERR_CONNECT_FLAGS, "malformed packet: invalid CONNECT flags"),
+	E(FERRY_ERR_CONNACK_FLAGS, "malformed packet: invalid CONNACK flags"),
+	E(FERRY_ERR_SUBSCRIPTION_OPTIONS, "malformed packet: invalid subscription options"),
+	E(FERRY_ERR_CLIENT_ID, "client identifier not allowed"),
+	E(FERRY_ERR_TOPIC_ALIAS, "protocol error: invalid topic alias"),
+	E(FERRY_ERR_PROTOCOL, "protocol error"),
+};
+#undef E
+
+static const struct err_text *find(int code)
+{
+	for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
+		if (errs[i].code == code)
+			return &errs[i];
+	return NULL;
+}
+
+const char *ferry_strerror(int err)
+{
+	const struct err_text *e = find(err);
+	return e ? e->text : "unknown error";
+}
+
+const char *ferry_errname(int err)
+{
+	const struct err_text *e = find(err);
+	return e ? e->name : "FERRY_ERR_UNKNOWN";
+}

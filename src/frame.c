@@ -1,0 +1,2 @@
+/* frame.c - being written. */
+typedef int ferry__frame_placeholder;

@@ -1,0 +1,2 @@
+/* props.c - being written. */
+typedef int ferry__props_placeholder;

@@ -1,0 +1,2 @@
+/* reason.c - being written. */
+typedef int ferry__reason_placeholder;

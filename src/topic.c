@@ -1,0 +1,2 @@
+/* topic.c - being written. */
+typedef int ferry__topic_placeholder;

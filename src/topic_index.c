@@ -1,0 +1,2 @@
+/* topic_index.c - being written. */
+typedef int ferry__topic_index_placeholder;

@@ -1,0 +1,2 @@
+/* utf8.c - being written. */
+typedef int ferry__utf8_placeholder;

@@ -1,0 +1,20 @@
+/*
+ * suites.h - every CUnit suite of the unit test program. Each test file
+ * defines one register function that adds its suite(s); main.c calls them all.
+ */
+#ifndef FERRY_TEST_SUITES_H
+#define FERRY_TEST_SUITES_H
+
+void register_errors_suite(void);
+void register_cursor_suite(void);
+void register_utf8_suite(void);
+void register_props_suite(void);
+void register_reason_suite(void);
+void register_vectors_suite(void);
+void register_roundtrip_suite(void);
+void register_malformed_suite(void);
+void register_frame_suite(void);
+void register_topic_suite(void);
+void register_topic_index_suite(void);
+
+#endif
