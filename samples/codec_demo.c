@@ -81,6 +81,7 @@ static int show_versions(void)
 	for (uint8_t v = 3; v <= 5; v++) {
 		printf("\n%s\n", version_name(v));
 		struct ferry_packet c = {.type = FERRY_CONNECT};
+		c.u.connect.version = v;
 		c.u.connect.clean_start = true;
 		c.u.connect.keepalive = 30;
 		c.u.connect.client_id = ferry__bytes_str("ferry-demo");

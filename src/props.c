@@ -51,24 +51,24 @@ enum {
 };
 
 /* Context bits: packet type n is bit n; the will properties are bit 0. */
-#define C(t) (1u << (t))
-#define CX_WILL C(FERRY_PCTX_WILL)
-#define CX_CONNECT C(1)
-#define CX_CONNACK C(2)
-#define CX_PUBLISH C(3)
-#define CX_PUBACK C(4)
-#define CX_PUBREC C(5)
-#define CX_PUBREL C(6)
-#define CX_PUBCOMP C(7)
-#define CX_SUBSCRIBE C(8)
-#define CX_SUBACK C(9)
+#define C(t)           (1u << (t))
+#define CX_WILL        C(FERRY_PCTX_WILL)
+#define CX_CONNECT     C(1)
+#define CX_CONNACK     C(2)
+#define CX_PUBLISH     C(3)
+#define CX_PUBACK      C(4)
+#define CX_PUBREC      C(5)
+#define CX_PUBREL      C(6)
+#define CX_PUBCOMP     C(7)
+#define CX_SUBSCRIBE   C(8)
+#define CX_SUBACK      C(9)
 #define CX_UNSUBSCRIBE C(10)
-#define CX_UNSUBACK C(11)
-#define CX_DISCONNECT C(14)
-#define CX_AUTH C(15)
-#define CX_ACKS (CX_PUBACK | CX_PUBREC | CX_PUBREL | CX_PUBCOMP)
-#define CX_ALL                                                                             \
-	(CX_WILL | CX_CONNECT | CX_CONNACK | CX_PUBLISH | CX_ACKS | CX_SUBSCRIBE | CX_SUBACK | \
+#define CX_UNSUBACK    C(11)
+#define CX_DISCONNECT  C(14)
+#define CX_AUTH        C(15)
+#define CX_ACKS        (CX_PUBACK | CX_PUBREC | CX_PUBREL | CX_PUBCOMP)
+#define CX_ALL                                                                                     \
+	(CX_WILL | CX_CONNECT | CX_CONNACK | CX_PUBLISH | CX_ACKS | CX_SUBSCRIBE | CX_SUBACK |     \
 	 CX_UNSUBSCRIBE | CX_UNSUBACK | CX_DISCONNECT | CX_AUTH)
 
 #define PROP_ID_MAX 0x2Au
@@ -81,47 +81,43 @@ struct prop_info {
 	size_t off;    /* offset of the field in struct ferry_props (single-valued) */
 };
 
-#define P(id, nm, ty, ck, cx, field) \
+#define P(id, nm, ty, ck, cx, field)                                                               \
 	[id] = {nm, (uint16_t)(cx), ty, ck, offsetof(struct ferry_props, field)}
 
 static const struct prop_info prop_table[PROP_ID_MAX + 1] = {
-	P(0x01, "Payload Format Indicator", PT_BYTE, CK_BOOL, CX_PUBLISH | CX_WILL, payload_format),
-	P(0x02, "Message Expiry Interval", PT_U32, CK_NONE, CX_PUBLISH | CX_WILL, message_expiry),
-	P(0x03, "Content Type", PT_UTF8, CK_NONE, CX_PUBLISH | CX_WILL, content_type),
-	P(0x08, "Response Topic", PT_UTF8, CK_TOPIC, CX_PUBLISH | CX_WILL, response_topic),
-	P(0x09, "Correlation Data", PT_BINARY, CK_NONE, CX_PUBLISH | CX_WILL, correlation_data),
-	P(0x0B, "Subscription Identifier", PT_VARINT, CK_SUBID, CX_PUBLISH | CX_SUBSCRIBE, sub_id),
-	P(0x11, "Session Expiry Interval", PT_U32, CK_NONE, CX_CONNECT | CX_CONNACK | CX_DISCONNECT,
-	  session_expiry),
-	P(0x12, "Assigned Client Identifier", PT_UTF8, CK_NONE, CX_CONNACK, assigned_client_id),
-	P(0x13, "Server Keep Alive", PT_U16, CK_NONE, CX_CONNACK, server_keepalive),
-	P(0x15, "Authentication Method", PT_UTF8, CK_NONE, CX_CONNECT | CX_CONNACK | CX_AUTH,
-	  auth_method),
-	P(0x16, "Authentication Data", PT_BINARY, CK_NONE, CX_CONNECT | CX_CONNACK | CX_AUTH,
-	  auth_data),
-	P(0x17, "Request Problem Information", PT_BYTE, CK_BOOL, CX_CONNECT, request_problem_info),
-	P(0x18, "Will Delay Interval", PT_U32, CK_NONE, CX_WILL, will_delay),
-	P(0x19, "Request Response Information", PT_BYTE, CK_BOOL, CX_CONNECT,
-	  request_response_info),
-	P(0x1A, "Response Information", PT_UTF8, CK_NONE, CX_CONNACK, response_info),
-	P(0x1C, "Server Reference", PT_UTF8, CK_NONE, CX_CONNACK | CX_DISCONNECT, server_reference),
-	P(0x1F, "Reason String", PT_UTF8, CK_NONE,
-	  CX_CONNACK | CX_ACKS | CX_SUBACK | CX_UNSUBACK | CX_DISCONNECT | CX_AUTH, reason_string),
-	P(0x21, "Receive Maximum", PT_U16, CK_NONZERO, CX_CONNECT | CX_CONNACK, receive_maximum),
-	P(0x22, "Topic Alias Maximum", PT_U16, CK_NONE, CX_CONNECT | CX_CONNACK,
-	  topic_alias_maximum),
-	P(0x23, "Topic Alias", PT_U16, CK_NONZERO, CX_PUBLISH, topic_alias),
-	P(0x24, "Maximum QoS", PT_BYTE, CK_BOOL, CX_CONNACK, maximum_qos),
-	P(0x25, "Retain Available", PT_BYTE, CK_BOOL, CX_CONNACK, retain_available),
-	P(0x26, "User Property", PT_PAIR, CK_NONE, CX_ALL, user),
-	P(0x27, "Maximum Packet Size", PT_U32, CK_NONZERO, CX_CONNECT | CX_CONNACK,
-	  maximum_packet_size),
-	P(0x28, "Wildcard Subscription Available", PT_BYTE, CK_BOOL, CX_CONNACK,
-	  wildcard_sub_available),
-	P(0x29, "Subscription Identifier Available", PT_BYTE, CK_BOOL, CX_CONNACK,
-	  sub_id_available),
-	P(0x2A, "Shared Subscription Available", PT_BYTE, CK_BOOL, CX_CONNACK,
-	  shared_sub_available),
+    P(0x01, "Payload Format Indicator", PT_BYTE, CK_BOOL, CX_PUBLISH | CX_WILL, payload_format),
+    P(0x02, "Message Expiry Interval", PT_U32, CK_NONE, CX_PUBLISH | CX_WILL, message_expiry),
+    P(0x03, "Content Type", PT_UTF8, CK_NONE, CX_PUBLISH | CX_WILL, content_type),
+    P(0x08, "Response Topic", PT_UTF8, CK_TOPIC, CX_PUBLISH | CX_WILL, response_topic),
+    P(0x09, "Correlation Data", PT_BINARY, CK_NONE, CX_PUBLISH | CX_WILL, correlation_data),
+    P(0x0B, "Subscription Identifier", PT_VARINT, CK_SUBID, CX_PUBLISH | CX_SUBSCRIBE, sub_id),
+    P(0x11, "Session Expiry Interval", PT_U32, CK_NONE, CX_CONNECT | CX_CONNACK | CX_DISCONNECT,
+      session_expiry),
+    P(0x12, "Assigned Client Identifier", PT_UTF8, CK_NONE, CX_CONNACK, assigned_client_id),
+    P(0x13, "Server Keep Alive", PT_U16, CK_NONE, CX_CONNACK, server_keepalive),
+    P(0x15, "Authentication Method", PT_UTF8, CK_NONE, CX_CONNECT | CX_CONNACK | CX_AUTH,
+      auth_method),
+    P(0x16, "Authentication Data", PT_BINARY, CK_NONE, CX_CONNECT | CX_CONNACK | CX_AUTH,
+      auth_data),
+    P(0x17, "Request Problem Information", PT_BYTE, CK_BOOL, CX_CONNECT, request_problem_info),
+    P(0x18, "Will Delay Interval", PT_U32, CK_NONE, CX_WILL, will_delay),
+    P(0x19, "Request Response Information", PT_BYTE, CK_BOOL, CX_CONNECT, request_response_info),
+    P(0x1A, "Response Information", PT_UTF8, CK_NONE, CX_CONNACK, response_info),
+    P(0x1C, "Server Reference", PT_UTF8, CK_NONE, CX_CONNACK | CX_DISCONNECT, server_reference),
+    P(0x1F, "Reason String", PT_UTF8, CK_NONE,
+      CX_CONNACK | CX_ACKS | CX_SUBACK | CX_UNSUBACK | CX_DISCONNECT | CX_AUTH, reason_string),
+    P(0x21, "Receive Maximum", PT_U16, CK_NONZERO, CX_CONNECT | CX_CONNACK, receive_maximum),
+    P(0x22, "Topic Alias Maximum", PT_U16, CK_NONE, CX_CONNECT | CX_CONNACK, topic_alias_maximum),
+    P(0x23, "Topic Alias", PT_U16, CK_NONZERO, CX_PUBLISH, topic_alias),
+    P(0x24, "Maximum QoS", PT_BYTE, CK_BOOL, CX_CONNACK, maximum_qos),
+    P(0x25, "Retain Available", PT_BYTE, CK_BOOL, CX_CONNACK, retain_available),
+    P(0x26, "User Property", PT_PAIR, CK_NONE, CX_ALL, user),
+    P(0x27, "Maximum Packet Size", PT_U32, CK_NONZERO, CX_CONNECT | CX_CONNACK,
+      maximum_packet_size),
+    P(0x28, "Wildcard Subscription Available", PT_BYTE, CK_BOOL, CX_CONNACK,
+      wildcard_sub_available),
+    P(0x29, "Subscription Identifier Available", PT_BYTE, CK_BOOL, CX_CONNACK, sub_id_available),
+    P(0x2A, "Shared Subscription Available", PT_BYTE, CK_BOOL, CX_CONNACK, shared_sub_available),
 };
 
 /* The table entry of a known property, or NULL. */

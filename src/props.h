@@ -10,9 +10,11 @@
  *    which user properties and subscription identifiers are read again with
  *    the iterators below (so decoding never allocates). Every view points into
  *    the decoded frame.
- *  - encoding writes each property whose bit is set in `present`, then every
- *    entry of the caller's `user` array (in order), then `sub_id` if its bit is
- *    set. `raw` is ignored when encoding.
+ *  - encoding writes the properties in ascending identifier order: each
+ *    single-valued property whose bit is set in `present` (Subscription
+ *    Identifier `sub_id` at 0x0B), and every entry of the caller's `user` array,
+ *    in array order, at 0x26. `raw` is ignored when encoding, so a decoded
+ *    struct must be given a `user` array before it is encoded again.
  *
  * A property block is validated as it is decoded: known identifier, allowed in
  * that packet (the context), not repeated unless the specification allows it
@@ -133,7 +135,9 @@ int ferry__props_decode(struct ferry_cursor *c, int ctx, struct ferry_props *out
  * props may be NULL (an empty block: 1 byte). Validates as the encoder will:
  * returns FERRY_OK or FERRY_ERR_PROPERTY_NOT_ALLOWED / _VALUE / _UNKNOWN (a bit
  * in `present` that is no property), FERRY_ERR_STRING_TOO_LONG,
- * FERRY_ERR_UTF8 / _NUL, FERRY_ERR_PACKET_TOO_LARGE (block over 268,435,455).
+ * FERRY_ERR_UTF8 / _NUL, FERRY_ERR_TOPIC_NAME (Response Topic), FERRY_ERR_INVAL
+ * (user_count without a user array, or a NULL view with a length),
+ * FERRY_ERR_PACKET_TOO_LARGE (block over 268,435,455).
  */
 int ferry__props_size(const struct ferry_props *props, int ctx, size_t *size);
 

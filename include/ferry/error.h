@@ -35,6 +35,24 @@ enum ferry_err {
 	FERRY_ERR_TIMEOUT = -5,        /* a bounded wait expired */
 	FERRY_ERR_UNSUPPORTED = -6,    /* the feature or option is not supported */
 	FERRY_ERR_STRING_TOO_LONG = -7, /* a string or binary field exceeds 65,535 bytes */
+	FERRY_ERR_CANCELLED = -8,      /* the operation was cancelled (client destroyed) */
+	FERRY_ERR_IN_CALLBACK = -9,    /* a blocking call was made from a ferry callback */
+	FERRY_ERR_NOT_FOUND = -10,     /* no such token, subscription or object */
+	FERRY_ERR_QUEUE_FULL = -11,    /* the outbox limit is reached */
+	FERRY_ERR_SYSTEM = -12,        /* a system call failed (thread, epoll, eventfd) */
+
+	/* connection and engine */
+	FERRY_ERR_NOT_CONNECTED = -50,     /* the client is not connected */
+	FERRY_ERR_CONNECT_REFUSED = -51,   /* the broker refused the connection (see the reason code) */
+	FERRY_ERR_CONNECT_TIMEOUT = -52,   /* no CONNACK within the connect timeout */
+	FERRY_ERR_DNS = -53,               /* the server name could not be resolved */
+	FERRY_ERR_CONNECT = -54,           /* the TCP connection could not be made */
+	FERRY_ERR_IO = -55,                /* reading or writing the connection failed */
+	FERRY_ERR_CLOSED = -56,            /* the broker closed the connection */
+	FERRY_ERR_KEEPALIVE = -57,         /* no answer to PINGREQ within the ping timeout */
+	FERRY_ERR_SERVER_DISCONNECT = -58, /* the broker sent DISCONNECT (see the reason code) */
+	FERRY_ERR_URI = -59,               /* a server URI is invalid */
+	FERRY_ERR_REJECTED = -60,          /* the broker rejected the operation (see the reason code) */
 
 	/* malformed or protocol-violating packets */
 	FERRY_ERR_PACKET_TYPE = -100,        /* reserved or unknown control packet type */

@@ -10,6 +10,7 @@
 #ifndef FERRY_FERRY_H
 #define FERRY_FERRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,317 @@ enum ferry_mqtt_version {
  * Safe from any thread and from callbacks.
  */
 FERRY_API unsigned ferry_version(const char **str);
+
+/* ------------------------------------------------------------------------ */
+/* Objects and tokens                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A client: one MQTT connection (to one of its server URIs at a time). */
+typedef struct ferry_client ferry_client;
+
+/*
+ * A context: one send thread, one receive thread, an epoll set and a timer
+ * heap serving any number of clients. A client created without one gets its
+ * own. Two contexts share nothing.
+ */
+typedef struct ferry_context ferry_context;
+
+/*
+ * A token names one asynchronous operation of a client. Tokens are issued in
+ * increasing order from 1 and never reused by a client; 0 means "no token".
+ */
+typedef uint64_t ferry_token;
+
+/* Kinds of operation, as reported in struct ferry_result. */
+enum ferry_op_type {
+	FERRY_OP_CONNECT = 1,
+	FERRY_OP_DISCONNECT = 2,
+	FERRY_OP_PUBLISH = 3,
+	FERRY_OP_SUBSCRIBE = 4,
+	FERRY_OP_UNSUBSCRIBE = 5,
+};
+
+/* Log levels for the log callback. */
+enum ferry_log_level {
+	FERRY_LOG_ERROR = 1,
+	FERRY_LOG_WARNING = 2,
+	FERRY_LOG_INFO = 3,
+	FERRY_LOG_DEBUG = 4,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Callback arguments                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A message that arrived. Valid only during the callback that receives it;
+ * ferry_message_dup keeps a copy.
+ */
+struct ferry_message {
+	const char *topic;     /* NUL-terminated */
+	size_t topic_len;
+	const void *payload;   /* payload_len bytes; not NUL-terminated */
+	size_t payload_len;
+	int qos;
+	bool retain;
+	bool dup;
+};
+
+/*
+ * How an operation ended. Valid only during the callback. rc is FERRY_OK or
+ * an enum ferry_err; reason_code is the broker's answer where there is one
+ * (CONNACK return code or MQTT 5 reason code), otherwise -1.
+ */
+struct ferry_result {
+	ferry_token token;
+	int op;                     /* enum ferry_op_type */
+	int rc;
+	int reason_code;
+	bool session_present;       /* FERRY_OP_CONNECT */
+	const uint8_t *granted;     /* FERRY_OP_SUBSCRIBE: granted QoS (0..2) or failure code per filter */
+	size_t granted_count;
+	const char *server_uri;     /* FERRY_OP_CONNECT: the server it connected to (or last tried) */
+};
+
+/* Completion callback of one operation; called exactly once per operation. */
+typedef void (*ferry_result_cb)(ferry_client *c, void *user, const struct ferry_result *r);
+
+/* Message callback (client-wide, or per subscription). */
+typedef void (*ferry_message_cb)(ferry_client *c, void *user, const struct ferry_message *m);
+
+/* What the connected callback is told. Valid only during the callback. */
+struct ferry_connected_info {
+	const char *server_uri; /* the server it connected to */
+	bool session_present;
+	bool reconnect;         /* false for the first connection */
+};
+
+/*
+ * Optional per-call completion: on_done(client, user, result) is called
+ * exactly once, after the operation succeeds, fails, or is cancelled at
+ * destroy. Pass NULL where no callback is wanted.
+ */
+struct ferry_call {
+	ferry_result_cb on_done;
+	void *user;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Creating and destroying                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Last will, sent by the broker if the connection is lost without DISCONNECT. */
+struct ferry_will_options {
+	const char *topic;
+	const void *payload;
+	size_t payload_len;
+	int qos;
+	bool retain;
+};
+
+/*
+ * Client options. Initialise with FERRY_CLIENT_OPTIONS_INIT, then set fields:
+ *
+ *   struct ferry_client_options o = FERRY_CLIENT_OPTIONS_INIT;
+ *   o.server_uri = "tcp://127.0.0.1:1883";
+ *   o.client_id = "sensor-7";
+ *
+ * Everything is copied by ferry_client_create: nothing here needs to outlive
+ * the call. `struct_size` lets later versions add fields.
+ */
+struct ferry_client_options {
+	size_t struct_size;
+	const char *client_id;           /* "" lets the broker assign one (3.1.1 needs clean_session) */
+	const char *server_uri;          /* one server, or: */
+	const char *const *server_uris;  /* several, tried in turn (a cluster) */
+	size_t server_uri_count;
+	int mqtt_version;                /* enum ferry_mqtt_version (default 3.1.1) */
+	int keepalive_s;                 /* seconds, 0 = off (default 60) */
+	int ping_timeout_ms;             /* 0 = half the keepalive */
+	bool clean_session;              /* default true */
+	const char *username;            /* NULL = none */
+	const void *password;            /* NULL = none */
+	size_t password_len;
+	const struct ferry_will_options *will; /* NULL = none */
+	int connect_timeout_ms;          /* DNS + TCP + CONNACK (default 30000) */
+	int max_inflight;                /* QoS 1/2 publishes in flight (default 100, max 65535) */
+	ferry_context *context;          /* NULL = the client gets its own */
+
+	void *user;                      /* passed to every callback below */
+	void (*on_connected)(ferry_client *c, void *user, const struct ferry_connected_info *info);
+	/* cause: enum ferry_err; text: a sentence (valid during the call) */
+	void (*on_connection_lost)(ferry_client *c, void *user, int cause, const char *text);
+	ferry_message_cb on_message;     /* messages no per-subscription callback took */
+	/* a QoS 0 publish written, QoS 1 acknowledged, QoS 2 completed (rc FERRY_OK) or failed */
+	void (*on_delivery_complete)(ferry_client *c, void *user, ferry_token token, int rc);
+	void (*on_log)(void *user, int level, const char *text);
+	int log_level;                   /* enum ferry_log_level: most verbose passed on (default WARNING) */
+};
+
+#define FERRY_CLIENT_OPTIONS_INIT                                                          \
+	{                                                                                  \
+		.struct_size = sizeof(struct ferry_client_options),                        \
+		.mqtt_version = FERRY_MQTT_3_1_1, .keepalive_s = 60, .clean_session = true, \
+		.connect_timeout_ms = 30000, .max_inflight = 100,                            \
+		.log_level = FERRY_LOG_WARNING,                                            \
+	}
+
+/*
+ * ferry_client_create - make a client from options (copied). It does not
+ * connect: call ferry_connect.
+ * Errors: FERRY_ERR_INVAL (NULL, bad version, bad QoS in will, no server,
+ * struct_size too small), FERRY_ERR_URI, FERRY_ERR_TOPIC_NAME (will topic),
+ * FERRY_ERR_NOMEM, FERRY_ERR_SYSTEM (threads could not be started).
+ * Thread safety: any thread; from a callback too.
+ */
+FERRY_API int ferry_client_create(const struct ferry_client_options *opts, ferry_client **out);
+
+/*
+ * ferry_client_destroy - close the connection (no DISCONNECT is sent: use
+ * ferry_disconnect first for a clean goodbye), complete every pending
+ * operation with FERRY_ERR_CANCELLED, and free the client. NULL is fine.
+ * From a callback of this client it takes effect when the callback returns.
+ * Thread safety: any thread; from callbacks too. Not twice for one client.
+ */
+FERRY_API void ferry_client_destroy(ferry_client *c);
+
+/* ------------------------------------------------------------------------ */
+/* Operations (all asynchronous)                                             */
+/* ------------------------------------------------------------------------ */
+/*
+ * Common to every operation below:
+ *  - Thread safety: safe from any thread and from inside any ferry callback.
+ *  - `call` (may be NULL) names a completion callback; `token` (may be NULL)
+ *    receives the operation's token.
+ *  - A return of FERRY_OK means the operation was accepted and will complete
+ *    exactly once; any other return means it was not, and no callback will
+ *    be called for it.
+ */
+
+/*
+ * ferry_connect - connect to the servers in order until one accepts.
+ * Completes with FERRY_OK and session_present, or with the last failure
+ * (FERRY_ERR_CONNECT_REFUSED with the broker's reason code, _CONNECT_TIMEOUT,
+ * _DNS, _CONNECT, _IO, _CLOSED).
+ * Errors: FERRY_ERR_INVAL, FERRY_ERR_STATE (already connected or connecting).
+ */
+FERRY_API int ferry_connect(ferry_client *c, const struct ferry_call *call, ferry_token *token);
+
+/*
+ * ferry_disconnect - let in-flight messages complete for up to timeout_ms,
+ * then send DISCONNECT and close. Messages still queued stay in the outbox.
+ * Completes with FERRY_OK (or FERRY_ERR_NOT_CONNECTED if not connected).
+ */
+FERRY_API int ferry_disconnect(ferry_client *c, int timeout_ms, const struct ferry_call *call,
+                               ferry_token *token);
+
+/*
+ * ferry_publish - publish a message; topic and payload are copied.
+ * QoS 0 completes when written to the socket, QoS 1 at PUBACK, QoS 2 at
+ * PUBCOMP; on_delivery_complete is called as well. While disconnected the
+ * message waits in the outbox. Messages leave in the order of the calls.
+ * Errors: FERRY_ERR_INVAL (NULL topic, qos not 0..2, payload NULL with a
+ * length), FERRY_ERR_TOPIC_NAME, FERRY_ERR_UTF8, FERRY_ERR_UTF8_NUL,
+ * FERRY_ERR_PACKET_TOO_LARGE, FERRY_ERR_NOMEM.
+ */
+FERRY_API int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_t len,
+                            int qos, bool retain, const struct ferry_call *call, ferry_token *token);
+
+/* One topic filter to subscribe to. on_message (may be NULL) gets the
+ * messages that match this filter instead of the client-wide callback. */
+struct ferry_subscription {
+	const char *filter;
+	int qos;
+	ferry_message_cb on_message;
+	void *user;
+};
+
+/*
+ * ferry_subscribe_many - subscribe to n filters in one SUBSCRIBE. The result
+ * carries the granted QoS (or failure code) for each. Per-subscription
+ * callbacks take effect at once (they route any matching message).
+ * Errors: FERRY_ERR_INVAL (n 0, qos not 0..2), FERRY_ERR_TOPIC_FILTER,
+ * FERRY_ERR_UTF8, FERRY_ERR_NOMEM.
+ */
+FERRY_API int ferry_subscribe_many(ferry_client *c, const struct ferry_subscription *subs, size_t n,
+                                   const struct ferry_call *call, ferry_token *token);
+
+/* ferry_subscribe - one filter, messages to the client-wide callback. */
+FERRY_API int ferry_subscribe(ferry_client *c, const char *filter, int qos,
+                              const struct ferry_call *call, ferry_token *token);
+
+/*
+ * ferry_unsubscribe_many - unsubscribe n filters in one UNSUBSCRIBE; their
+ * per-subscription callbacks are removed when the broker acknowledges.
+ */
+FERRY_API int ferry_unsubscribe_many(ferry_client *c, const char *const *filters, size_t n,
+                                     const struct ferry_call *call, ferry_token *token);
+
+/* ferry_unsubscribe - one filter. */
+FERRY_API int ferry_unsubscribe(ferry_client *c, const char *filter, const struct ferry_call *call,
+                                ferry_token *token);
+
+/*
+ * ferry_wait - block until the operation `token` completes or timeout_ms
+ * passes (negative: no limit). Returns the operation's rc, FERRY_ERR_TIMEOUT,
+ * FERRY_ERR_NOT_FOUND (not a token of this client, or completed so long ago
+ * that its result was forgotten: the last 4096 results are kept), or
+ * FERRY_ERR_IN_CALLBACK when called from a ferry callback (waiting there
+ * could deadlock: the callback thread is the one that completes operations).
+ * Thread safety: any thread except ferry callbacks.
+ */
+FERRY_API int ferry_wait(ferry_client *c, ferry_token token, int timeout_ms);
+
+/*
+ * ferry_is_connected - true while a connection is accepted (CONNACK seen)
+ * and not yet lost or closed. Thread safety: any thread, callbacks too.
+ */
+FERRY_API bool ferry_is_connected(ferry_client *c);
+
+/* ------------------------------------------------------------------------ */
+/* Messages, statistics, contexts                                            */
+/* ------------------------------------------------------------------------ */
+
+/* ferry_message_dup - a deep copy of a message (one allocation), or NULL. */
+FERRY_API struct ferry_message *ferry_message_dup(const struct ferry_message *m);
+/* ferry_message_free - free a copy made by ferry_message_dup (NULL is fine). */
+FERRY_API void ferry_message_free(struct ferry_message *m);
+
+/* Packet and byte counters of one client since create. */
+struct ferry_stats {
+	uint64_t packets_sent[16];     /* by control packet type (1..15) */
+	uint64_t packets_received[16];
+	uint64_t bytes_sent;
+	uint64_t bytes_received;
+	uint64_t inflight;             /* operations with a packet id awaiting an ack */
+	uint64_t queued;               /* operations waiting in the outbox */
+	uint64_t reconnects;           /* connections made after the first */
+	uint64_t last_ping_rtt_us;     /* PINGREQ -> PINGRESP of the latest ping, 0 if none */
+};
+
+/* ferry_client_stats - copy the counters. Thread safety: any thread, callbacks too. */
+FERRY_API int ferry_client_stats(ferry_client *c, struct ferry_stats *out);
+
+/* Context options: FERRY_CONTEXT_OPTIONS_INIT, then set fields. */
+struct ferry_context_options {
+	size_t struct_size;
+	int reserved;
+};
+#define FERRY_CONTEXT_OPTIONS_INIT {.struct_size = sizeof(struct ferry_context_options)}
+
+/*
+ * ferry_context_create - start a context's send and receive threads.
+ * opts may be NULL. Errors: FERRY_ERR_INVAL, FERRY_ERR_NOMEM, FERRY_ERR_SYSTEM.
+ * Thread safety: any thread.
+ */
+FERRY_API int ferry_context_create(const struct ferry_context_options *opts, ferry_context **out);
+
+/*
+ * ferry_context_destroy - stop the threads and free the context. Every
+ * client made with it must have been destroyed first (FERRY_ERR_STATE
+ * otherwise, and nothing happens). Not from a callback (FERRY_ERR_IN_CALLBACK).
+ */
+FERRY_API int ferry_context_destroy(ferry_context *ctx);
 
 #ifdef __cplusplus
 }

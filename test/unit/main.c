@@ -28,6 +28,9 @@ int main(int argc, char **argv)
 	register_frame_suite();
 	register_topic_suite();
 	register_topic_index_suite();
+	register_uri_suite();
+	register_keepalive_suite();
+	register_session_suite();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1) {

@@ -16,5 +16,8 @@ void register_malformed_suite(void);
 void register_frame_suite(void);
 void register_topic_suite(void);
 void register_topic_index_suite(void);
+void register_uri_suite(void);
+void register_keepalive_suite(void);
+void register_session_suite(void);
 
 #endif

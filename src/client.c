@@ -1,0 +1,643 @@
+/*
+ * client.c - the public entry points of a client: create, destroy, the
+ * asynchronous operations (they build a request, queue it and kick the send
+ * thread), ferry_wait and statistics. Completion (callbacks) happens on the
+ * receive thread: see client_rx.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "platform.h"
+#include "topic.h"
+#include "utf8.h"
+
+void ferry__ctx_free_from_rx(struct ferry_context *ctx);
+
+void ferry__log(struct ferry_client *c, int level, const char *fmt, ...)
+{
+	if (!c->cb.on_log || level > c->cb.log_level)
+		return;
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	c->cb.on_log(c->cb.user, level, text);
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+static char *dupstr(const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+static void *dupmem(const void *p, size_t n)
+{
+	void *d = malloc(n ? n : 1);
+	if (d && n)
+		memcpy(d, p, n);
+	return d;
+}
+
+static int copy_servers(struct ferry_client *c, const struct ferry_client_options *o)
+{
+	size_t n = o->server_uris ? o->server_uri_count : (o->server_uri ? 1 : 0);
+	if (n == 0)
+		return FERRY_ERR_INVAL;
+	c->servers = calloc(n, sizeof *c->servers);
+	if (!c->servers)
+		return FERRY_ERR_NOMEM;
+	c->nservers = n;
+	for (size_t i = 0; i < n; i++) {
+		const char *u = o->server_uris ? o->server_uris[i] : o->server_uri;
+		if (!u)
+			return FERRY_ERR_INVAL;
+		c->servers[i].text = dupstr(u);
+		if (!c->servers[i].text)
+			return FERRY_ERR_NOMEM;
+		if (ferry__uri_parse(c->servers[i].text, &c->servers[i].uri))
+			return FERRY_ERR_URI;
+		if (c->servers[i].uri.scheme != FERRY_URI_TCP)
+			return FERRY_ERR_UNSUPPORTED; /* TLS and WebSocket come with the transports */
+	}
+	return FERRY_OK;
+}
+
+static int copy_will(struct ferry_client *c, const struct ferry_will_options *w)
+{
+	if (!w)
+		return FERRY_OK;
+	if (!w->topic || w->qos < 0 || w->qos > 2 || (!w->payload && w->payload_len))
+		return FERRY_ERR_INVAL;
+	int rc = ferry__topic_name_check((const uint8_t *)w->topic, strlen(w->topic));
+	if (rc)
+		return rc;
+	c->has_will = true;
+	c->will = *w;
+	c->will.topic = dupstr(w->topic);
+	c->will.payload = dupmem(w->payload, w->payload_len);
+	return c->will.topic && c->will.payload ? FERRY_OK : FERRY_ERR_NOMEM;
+}
+
+static int copy_options(struct ferry_client *c, const struct ferry_client_options *o)
+{
+	if (o->mqtt_version < FERRY_MQTT_3_1 || o->mqtt_version > FERRY_MQTT_5 || o->keepalive_s < 0 ||
+	    o->keepalive_s > 65535 || o->connect_timeout_ms < 0 || o->max_inflight < 0 ||
+	    o->max_inflight > 65535 || o->ping_timeout_ms < 0)
+		return FERRY_ERR_INVAL;
+	const char *id = o->client_id ? o->client_id : "";
+	int rc = ferry__utf8_check((const uint8_t *)id, strlen(id));
+	if (rc)
+		return rc;
+	c->version = (uint8_t)o->mqtt_version;
+	c->keepalive_s = (uint16_t)o->keepalive_s;
+	c->ping_timeout_ms = (uint32_t)o->ping_timeout_ms;
+	c->clean_session = o->clean_session;
+	c->connect_timeout_ms = o->connect_timeout_ms ? (uint32_t)o->connect_timeout_ms : 30000u;
+	c->max_inflight = o->max_inflight ? (uint16_t)o->max_inflight : 100u;
+	c->cb = *o;
+	c->cb.client_id = c->cb.server_uri = c->cb.username = NULL;
+	c->cb.server_uris = NULL;
+	c->cb.password = NULL;
+	c->cb.will = NULL;
+	c->client_id = dupstr(id);
+	if (!c->client_id)
+		return FERRY_ERR_NOMEM;
+	if (o->username && !(c->username = dupstr(o->username)))
+		return FERRY_ERR_NOMEM;
+	if (o->password) {
+		c->has_password = true;
+		c->password_len = o->password_len;
+		if (!(c->password = dupmem(o->password, o->password_len)))
+			return FERRY_ERR_NOMEM;
+	}
+	rc = copy_servers(c, o);
+	if (!rc)
+		rc = copy_will(c, o->will);
+	return rc;
+}
+
+void ferry__client_free(struct ferry_client *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nservers; i++)
+		free(c->servers[i].text);
+	free(c->servers);
+	free(c->client_id);
+	free(c->username);
+	free(c->password);
+	free((void *)c->will.topic);
+	free((void *)c->will.payload);
+	if (c->session)
+		ferry__session_free(c->session);
+	while (c->sub_cbs) {
+		struct ferry_sub_cb *s = c->sub_cbs;
+		c->sub_cbs = s->next;
+		free(s);
+	}
+	ferry__topic_index_free(c->subs);
+	ferry__tokens_free(&c->tokens);
+	ferry__buf_free(&c->ctrl);
+	ferry__buf_free(&c->wbuf);
+	ferry__frame_reader_free(&c->reader);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+int ferry_client_create(const struct ferry_client_options *o, ferry_client **out)
+{
+	if (!o || !out || o->struct_size < sizeof(struct ferry_client_options))
+		return FERRY_ERR_INVAL;
+	*out = NULL;
+	struct ferry_client *c = calloc(1, sizeof *c);
+	if (!c)
+		return FERRY_ERR_NOMEM;
+	if (pthread_mutex_init(&c->mu, NULL)) {
+		free(c);
+		return FERRY_ERR_SYSTEM;
+	}
+	if (ferry__cond_init(&c->cv)) {
+		pthread_mutex_destroy(&c->mu);
+		free(c);
+		return FERRY_ERR_SYSTEM;
+	}
+	c->fd = -1;
+	c->heap_idx = SIZE_MAX;
+	c->deadline = UINT64_MAX;
+	c->next_token = 1;
+	ferry__tokens_init(&c->tokens);
+	ferry__buf_init(&c->ctrl, 1u << 20);
+	ferry__buf_init(&c->wbuf, (size_t)FERRY_PACKET_MAX + (1u << 16));
+	int rc = copy_options(c, o);
+	if (rc)
+		goto fail;
+	ferry__frame_reader_init(&c->reader, 0, c->version == FERRY_MQTT_5);
+	c->session = ferry__session_new(c->max_inflight);
+	c->subs = ferry__topic_index_new();
+	if (!c->session || !c->subs) {
+		rc = FERRY_ERR_NOMEM;
+		goto fail;
+	}
+	if (o->context) {
+		c->ctx = o->context;
+	} else {
+		rc = ferry__ctx_new(&c->ctx);
+		if (rc)
+			goto fail;
+		c->own_ctx = true;
+	}
+	ferry__lock(&c->ctx->mu);
+	c->ctx->nclients++;
+	ferry__unlock(&c->ctx->mu);
+	*out = c;
+	return FERRY_OK;
+fail:
+	ferry__client_free(c);
+	return rc;
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static struct ferry_req *req_new(struct ferry_client *c, int type, size_t extra,
+                                 const struct ferry_call *call)
+{
+	struct ferry_req *r = calloc(1, sizeof *r + extra);
+	if (!r)
+		return NULL;
+	r->c = c;
+	r->type = type;
+	r->reason = -1;
+	r->op.owner = r;
+	r->ev.kind = FERRY_EV_OP_DONE;
+	r->ev.c = c;
+	if (call)
+		r->call = *call;
+	return r;
+}
+
+void ferry__req_free(struct ferry_req *r)
+{
+	if (!r)
+		return;
+	free(r->granted);
+	free(r);
+}
+
+/* Gives the request its token (c->mu held) and remembers it for ferry_wait. */
+static int req_issue_locked(struct ferry_client *c, struct ferry_req *r, ferry_token *token)
+{
+	r->op.token = c->next_token++;
+	if (token) {
+		if (ferry__tokens_add(&c->tokens, r->op.token))
+			return FERRY_ERR_NOMEM;
+		*token = r->op.token;
+	}
+	return FERRY_OK;
+}
+
+void ferry__req_done_locked(struct ferry_req *r, int rc)
+{
+	struct ferry_client *c = r->c;
+	r->rc = rc;
+	ferry__tokens_complete(&c->tokens, r->op.token, rc);
+	if (c->waiters)
+		pthread_cond_broadcast(&c->cv);
+}
+
+/* Queues an operation in the outbox and wakes the send thread. */
+static int submit(struct ferry_client *c, struct ferry_req *r, ferry_token *token)
+{
+	ferry__lock(&c->mu);
+	if (c->destroying) {
+		ferry__unlock(&c->mu);
+		ferry__req_free(r);
+		return FERRY_ERR_STATE;
+	}
+	int rc = req_issue_locked(c, r, token);
+	if (rc) {
+		ferry__unlock(&c->mu);
+		ferry__req_free(r);
+		return rc;
+	}
+	ferry__session_enqueue(c->session, &r->op);
+	bool live = c->state == FERRY_CS_CONNECTED;
+	ferry__unlock(&c->mu);
+	if (live)
+		ferry__ctx_kick_tx(c);
+	return FERRY_OK;
+}
+
+int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_t len, int qos,
+                  bool retain, const struct ferry_call *call, ferry_token *token)
+{
+	if (!c || !topic || qos < 0 || qos > 2 || (!payload && len))
+		return FERRY_ERR_INVAL;
+	size_t tlen = strlen(topic);
+	int rc = ferry__topic_name_check((const uint8_t *)topic, tlen);
+	if (rc)
+		return rc;
+	if (len > FERRY_VARINT_MAX - tlen - 16)
+		return FERRY_ERR_PACKET_TOO_LARGE;
+	struct ferry_req *r = req_new(c, FERRY_OP_PUBLISH, tlen + 1 + len, call);
+	if (!r)
+		return FERRY_ERR_NOMEM;
+	r->topic = (uint8_t *)(r + 1);
+	memcpy(r->topic, topic, tlen + 1);
+	r->topic_len = tlen;
+	r->payload = r->topic + tlen + 1;
+	if (len)
+		memcpy(r->payload, payload, len);
+	r->payload_len = len;
+	r->retain = retain;
+	r->op.kind = FERRY_OP_PUBLISH;
+	r->op.qos = (uint8_t)qos;
+	r->op.bytes = tlen + len;
+	return submit(c, r, token);
+}
+
+/* Per-subscription callbacks (c->mu held). */
+void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter)
+{
+	void *old = NULL;
+	if (ferry__topic_index_remove(c->subs, filter.p, filter.len, &old) != FERRY_OK || !old)
+		return;
+	struct ferry_sub_cb *s = old;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		c->sub_cbs = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s);
+}
+
+static int set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, ferry_message_cb fn,
+                             void *user)
+{
+	struct ferry_sub_cb *s = ferry__topic_index_get(c->subs, filter.p, filter.len);
+	if (!fn) {
+		if (s)
+			ferry__drop_sub_cb_locked(c, filter);
+		return FERRY_OK;
+	}
+	if (s) {
+		s->fn = fn;
+		s->user = user;
+		return FERRY_OK;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return FERRY_ERR_NOMEM;
+	s->fn = fn;
+	s->user = user;
+	int rc = ferry__topic_index_put(c->subs, filter.p, filter.len, s);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	s->next = c->sub_cbs;
+	if (s->next)
+		s->next->prev = s;
+	c->sub_cbs = s;
+	return FERRY_OK;
+}
+
+int ferry_subscribe_many(ferry_client *c, const struct ferry_subscription *subs, size_t n,
+                         const struct ferry_call *call, ferry_token *token)
+{
+	if (!c || !subs || n == 0 || n > 65535)
+		return FERRY_ERR_INVAL;
+	size_t extra = n * sizeof(struct ferry_sub_entry);
+	for (size_t i = 0; i < n; i++) {
+		if (!subs[i].filter || subs[i].qos < 0 || subs[i].qos > 2)
+			return FERRY_ERR_INVAL;
+		size_t fl = strlen(subs[i].filter);
+		int rc = ferry__topic_filter_check((const uint8_t *)subs[i].filter, fl,
+		                                   c->version == FERRY_MQTT_5);
+		if (rc)
+			return rc;
+		extra += fl + 1;
+	}
+	struct ferry_req *r = req_new(c, FERRY_OP_SUBSCRIBE, extra, call);
+	if (!r)
+		return FERRY_ERR_NOMEM;
+	r->entries = (struct ferry_sub_entry *)(r + 1);
+	char *text = (char *)(r->entries + n);
+	for (size_t i = 0; i < n; i++) {
+		size_t fl = strlen(subs[i].filter);
+		memcpy(text, subs[i].filter, fl + 1);
+		r->entries[i].filter.p = (const uint8_t *)text;
+		r->entries[i].filter.len = fl;
+		r->entries[i].options = (uint8_t)subs[i].qos;
+		text += fl + 1;
+	}
+	r->nfilters = n;
+	r->op.kind = FERRY_OP_SUBSCRIBE;
+	ferry__lock(&c->mu);
+	int rc = FERRY_OK;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = set_sub_cb_locked(c, r->entries[i].filter, subs[i].on_message, subs[i].user);
+	ferry__unlock(&c->mu);
+	if (rc) {
+		ferry__req_free(r);
+		return rc;
+	}
+	return submit(c, r, token);
+}
+
+int ferry_subscribe(ferry_client *c, const char *filter, int qos, const struct ferry_call *call,
+                    ferry_token *token)
+{
+	struct ferry_subscription s = {.filter = filter, .qos = qos};
+	return ferry_subscribe_many(c, &s, 1, call, token);
+}
+
+int ferry_unsubscribe_many(ferry_client *c, const char *const *filters, size_t n,
+                           const struct ferry_call *call, ferry_token *token)
+{
+	if (!c || !filters || n == 0 || n > 65535)
+		return FERRY_ERR_INVAL;
+	size_t extra = n * sizeof(struct ferry_bytes);
+	for (size_t i = 0; i < n; i++) {
+		if (!filters[i])
+			return FERRY_ERR_INVAL;
+		size_t fl = strlen(filters[i]);
+		int rc = ferry__topic_filter_check((const uint8_t *)filters[i], fl,
+		                                   c->version == FERRY_MQTT_5);
+		if (rc)
+			return rc;
+		extra += fl + 1;
+	}
+	struct ferry_req *r = req_new(c, FERRY_OP_UNSUBSCRIBE, extra, call);
+	if (!r)
+		return FERRY_ERR_NOMEM;
+	r->filters = (struct ferry_bytes *)(r + 1);
+	char *text = (char *)(r->filters + n);
+	for (size_t i = 0; i < n; i++) {
+		size_t fl = strlen(filters[i]);
+		memcpy(text, filters[i], fl + 1);
+		r->filters[i].p = (const uint8_t *)text;
+		r->filters[i].len = fl;
+		text += fl + 1;
+	}
+	r->nfilters = n;
+	r->op.kind = FERRY_OP_UNSUBSCRIBE;
+	return submit(c, r, token);
+}
+
+int ferry_unsubscribe(ferry_client *c, const char *filter, const struct ferry_call *call,
+                      ferry_token *token)
+{
+	return ferry_unsubscribe_many(c, &filter, 1, call, token);
+}
+
+/* ---- connect, disconnect, wait ----------------------------------------- */
+
+/* Completes a request whose callbacks must run on rx (from any thread). */
+static void post_done(struct ferry_client *c, struct ferry_req *r, int rc)
+{
+	ferry__lock(&c->mu);
+	ferry__req_done_locked(r, rc);
+	ferry__unlock(&c->mu);
+	ferry__ctx_post(c->ctx, &r->ev);
+}
+
+int ferry_connect(ferry_client *c, const struct ferry_call *call, ferry_token *token)
+{
+	if (!c)
+		return FERRY_ERR_INVAL;
+	struct ferry_req *r = req_new(c, FERRY_OP_CONNECT, 0, call);
+	if (!r)
+		return FERRY_ERR_NOMEM;
+	ferry__lock(&c->mu);
+	int rc = FERRY_OK;
+	if (c->destroying || c->state != FERRY_CS_IDLE || c->connect_req)
+		rc = FERRY_ERR_STATE;
+	else
+		rc = req_issue_locked(c, r, token);
+	if (rc) {
+		ferry__unlock(&c->mu);
+		ferry__req_free(r);
+		return rc;
+	}
+	c->connect_req = r;
+	c->state = FERRY_CS_START;
+	c->server = 0;
+	c->attempt_rc = FERRY_ERR_CONNECT;
+	c->attempt_text[0] = 0;
+	ferry__unlock(&c->mu);
+	ferry__ctx_kick_tx(c);
+	return FERRY_OK;
+}
+
+int ferry_disconnect(ferry_client *c, int timeout_ms, const struct ferry_call *call,
+                     ferry_token *token)
+{
+	if (!c)
+		return FERRY_ERR_INVAL;
+	struct ferry_req *r = req_new(c, FERRY_OP_DISCONNECT, 0, call);
+	if (!r)
+		return FERRY_ERR_NOMEM;
+	ferry__lock(&c->mu);
+	int rc = c->destroying || c->disconnect_req ? FERRY_ERR_STATE : req_issue_locked(c, r, token);
+	if (rc) {
+		ferry__unlock(&c->mu);
+		ferry__req_free(r);
+		return rc;
+	}
+	int done_rc = 1; /* 1: completes later */
+	switch (c->state) {
+	case FERRY_CS_CONNECTED:
+		c->state = FERRY_CS_DRAINING;
+		c->deadline_connect = ferry__now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+		c->disconnect_req = r;
+		break;
+	case FERRY_CS_START:
+	case FERRY_CS_TCP:
+	case FERRY_CS_CONNACK:
+		/* Stop trying: the pending connect completes as cancelled. */
+		c->disconnect_req = r;
+		ferry__conn_fail_locked(c, FERRY_ERR_CANCELLED, "disconnect called while connecting");
+		break;
+	case FERRY_CS_DRAINING:
+	case FERRY_CS_CLOSING:
+		done_rc = FERRY_ERR_STATE;
+		break;
+	default:
+		done_rc = FERRY_ERR_NOT_CONNECTED;
+		break;
+	}
+	ferry__unlock(&c->mu);
+	if (done_rc != 1)
+		post_done(c, r, done_rc);
+	else
+		ferry__ctx_kick_tx(c);
+	return FERRY_OK;
+}
+
+int ferry_wait(ferry_client *c, ferry_token token, int timeout_ms)
+{
+	if (!c)
+		return FERRY_ERR_INVAL;
+	if (ferry__ctx_on_own_thread(c->ctx))
+		return FERRY_ERR_IN_CALLBACK;
+	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : ferry__now_ms() + (uint64_t)timeout_ms;
+	int rc = FERRY_ERR_NOT_FOUND;
+	ferry__lock(&c->mu);
+	for (;;) {
+		int st = ferry__tokens_state(&c->tokens, token, &rc);
+		if (st == 0)
+			break;
+		if (st < 0) {
+			rc = FERRY_ERR_NOT_FOUND;
+			break;
+		}
+		if (ferry__now_ms() >= deadline) {
+			rc = FERRY_ERR_TIMEOUT;
+			break;
+		}
+		c->waiters++;
+		ferry__cond_wait_until(&c->cv, &c->mu, deadline);
+		c->waiters--;
+	}
+	ferry__unlock(&c->mu);
+	return rc;
+}
+
+bool ferry_is_connected(ferry_client *c)
+{
+	if (!c)
+		return false;
+	ferry__lock(&c->mu);
+	bool up = c->state == FERRY_CS_CONNECTED || c->state == FERRY_CS_DRAINING;
+	ferry__unlock(&c->mu);
+	return up;
+}
+
+int ferry_client_stats(ferry_client *c, struct ferry_stats *out)
+{
+	if (!c || !out)
+		return FERRY_ERR_INVAL;
+	struct ferry_session_counts n;
+	ferry__lock(&c->mu);
+	*out = c->stats;
+	ferry__session_counts(c->session, &n);
+	ferry__unlock(&c->mu);
+	out->inflight = n.inflight;
+	out->queued = n.queued;
+	return FERRY_OK;
+}
+
+/* ---- destroy ------------------------------------------------------------- */
+
+void ferry_client_destroy(ferry_client *c)
+{
+	if (!c)
+		return;
+	struct ferry_context *ctx = c->ctx;
+	bool on_rx = ferry__ctx_on_rx_thread(ctx);
+	ferry__lock(&c->mu);
+	if (c->destroying) {
+		ferry__unlock(&c->mu);
+		return;
+	}
+	c->destroying = true;
+	c->free_on_retire = on_rx;
+	/* destroying is set: no connection-lost callback, no next step */
+	ferry__conn_fail_locked(c, FERRY_ERR_CANCELLED, "client destroyed");
+	ferry__unlock(&c->mu);
+	ferry__ctx_retire(c);
+	if (on_rx)
+		return; /* rx finishes the job once the running callback returns */
+	ferry__lock(&c->mu);
+	c->waiters++;
+	while (!c->retired)
+		ferry__cond_wait_until(&c->cv, &c->mu, UINT64_MAX);
+	c->waiters--;
+	ferry__unlock(&c->mu);
+	bool own = c->own_ctx;
+	ferry__client_free(c);
+	ferry__lock(&ctx->mu);
+	ctx->nclients--;
+	ferry__unlock(&ctx->mu);
+	if (own)
+		ferry__ctx_free(ctx);
+}
+
+/* ---- messages --------------------------------------------------------- */
+
+struct ferry_message *ferry_message_dup(const struct ferry_message *m)
+{
+	if (!m || (!m->topic && m->topic_len) || (!m->payload && m->payload_len))
+		return NULL;
+	struct ferry_message *d = malloc(sizeof *d + m->topic_len + 1 + m->payload_len);
+	if (!d)
+		return NULL;
+	*d = *m;
+	char *topic = (char *)(d + 1);
+	if (m->topic_len)
+		memcpy(topic, m->topic, m->topic_len);
+	topic[m->topic_len] = 0;
+	d->topic = topic;
+	if (m->payload_len)
+		memcpy(topic + m->topic_len + 1, m->payload, m->payload_len);
+	d->payload = topic + m->topic_len + 1;
+	return d;
+}
+
+void ferry_message_free(struct ferry_message *m)
+{
+	free(m);
+}

@@ -1,0 +1,437 @@
+/*
+ * client_rx.c - the receive thread's work: reading a client's socket,
+ * assembling and decoding frames, driving the session with what arrived,
+ * delivering messages and running every callback (with no lock held), and
+ * the last step of destroying a client.
+ *
+ * Runs only on the context's receive thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "platform.h"
+#include "reason.h"
+#include "tcp.h"
+
+void ferry__ctx_free_from_rx(struct ferry_context *ctx);
+
+/* Reads per readiness event, so one busy client does not starve the others. */
+#define RX_READS 16
+
+/* ---- completing requests -------------------------------------------------- */
+
+void ferry__req_finish(struct ferry_req *r)
+{
+	struct ferry_client *c = r->c;
+	struct ferry_result res = {
+		.token = r->op.token,
+		.op = r->type,
+		.rc = r->rc,
+		.reason_code = r->reason,
+		.session_present = r->session_present,
+		.granted = r->granted,
+		.granted_count = r->granted_count,
+		.server_uri = c->servers[c->server < c->nservers ? c->server : 0].text,
+	};
+	if (r->call.on_done)
+		r->call.on_done(c, r->call.user, &res);
+	if (r->type == FERRY_OP_PUBLISH && c->cb.on_delivery_complete)
+		c->cb.on_delivery_complete(c, c->cb.user, r->op.token, r->rc);
+	ferry__req_free(r);
+}
+
+void ferry__rx_run_event(struct ferry_event *ev)
+{
+	struct ferry_client *c = ev->c;
+	if (ev->kind == FERRY_EV_OP_DONE) {
+		ferry__req_finish((struct ferry_req *)((char *)ev - offsetof(struct ferry_req, ev)));
+		return;
+	}
+	ferry__lock(&c->mu);
+	bool quiet = c->destroying;
+	ferry__unlock(&c->mu);
+	if (!quiet && c->cb.on_connection_lost)
+		c->cb.on_connection_lost(c, c->cb.user, ev->cause, ev->text);
+	free(ev);
+}
+
+/* ---- what arrived --------------------------------------------------------- */
+
+/* Queues an acknowledgement for tx (c->mu held). */
+static void queue_ack_locked(struct ferry_client *c, int type, uint16_t id)
+{
+	uint8_t b[4] = {(uint8_t)(type << 4 | (type == FERRY_PUBREL ? 2 : 0)), 2, (uint8_t)(id >> 8),
+	                (uint8_t)id};
+	if (ferry__buf_append(&c->ctrl, b, sizeof b) != FERRY_OK) {
+		ferry__conn_fail_locked(c, FERRY_ERR_NOMEM, "acknowledgement queue full");
+		return;
+	}
+	c->stats.packets_sent[type]++;
+}
+
+static int sub_match(void *value, void *arg)
+{
+	struct ferry_client *c = arg;
+	struct ferry_context *ctx = c->ctx;
+	size_t n = (size_t)(uintptr_t)ctx->match[63];
+	if (n < 63) {
+		ctx->match[n] = value;
+		ctx->match[63] = (void *)(uintptr_t)(n + 1);
+	}
+	return 0;
+}
+
+/* Hands a message to the per-subscription callbacks that match it, or to
+ * the client-wide one. */
+static void deliver(struct ferry_client *c, const struct ferry_publish *p)
+{
+	struct ferry_context *ctx = c->ctx;
+	memcpy(ctx->topic, p->topic.p, p->topic.len);
+	ctx->topic[p->topic.len] = 0;
+	struct ferry_message m = {
+		.topic = ctx->topic,
+		.topic_len = p->topic.len,
+		.payload = p->payload.p,
+		.payload_len = p->payload.len,
+		.qos = p->qos,
+		.retain = p->retain,
+		.dup = p->dup,
+	};
+	ctx->match[63] = (void *)0;
+	ferry__lock(&c->mu);
+	if (c->sub_cbs)
+		ferry__topic_index_match(c->subs, p->topic.p, p->topic.len, sub_match, c);
+	size_t n = (size_t)(uintptr_t)ctx->match[63];
+	struct ferry_sub_cb calls[63];
+	for (size_t i = 0; i < n; i++)
+		calls[i] = *ctx->match[i];
+	ferry__unlock(&c->mu);
+	for (size_t i = 0; i < n; i++)
+		calls[i].fn(c, calls[i].user, &m);
+	if (n == 0 && c->cb.on_message)
+		c->cb.on_message(c, c->cb.user, &m);
+}
+
+static void on_publish(struct ferry_client *c, const struct ferry_publish *p)
+{
+	if (p->qos == 2) {
+		ferry__lock(&c->mu);
+		int fresh = ferry__session_in_qos2_publish(c->session, p->packet_id);
+		ferry__unlock(&c->mu);
+		if (fresh < 0) {
+			ferry__lock(&c->mu);
+			ferry__conn_fail_locked(c, FERRY_ERR_NOMEM, "out of memory for QoS 2 state");
+			ferry__unlock(&c->mu);
+			return;
+		}
+		if (fresh)
+			deliver(c, p);
+	} else {
+		deliver(c, p);
+	}
+	if (p->qos == 0)
+		return;
+	ferry__lock(&c->mu);
+	queue_ack_locked(c, p->qos == 1 ? FERRY_PUBACK : FERRY_PUBREC, p->packet_id);
+	ferry__unlock(&c->mu);
+	c->rx_kick = true;
+}
+
+/* The result code of a finished request from the broker's answer. */
+static int ack_rc(int type, uint8_t reason)
+{
+	if ((type == FERRY_PUBACK || type == FERRY_PUBREC || type == FERRY_PUBCOMP) && reason >= 0x80)
+		return FERRY_ERR_REJECTED;
+	return FERRY_OK;
+}
+
+static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason,
+                   const struct ferry_suback *sa)
+{
+	struct ferry_op *op = NULL;
+	ferry__lock(&c->mu);
+	enum ferry_ack_result res = ferry__session_on_ack(c->session, type, id, reason, &op);
+	if (res == FERRY_ACK_UNKNOWN_ID || res == FERRY_ACK_WRONG_STATE) {
+		ferry__log(c, FERRY_LOG_WARNING, "ignored %s for packet id %u (%s)",
+		           ferry__ptype_name(type), id,
+		           res == FERRY_ACK_UNKNOWN_ID ? "unknown id" : "unexpected");
+		ferry__unlock(&c->mu);
+		return;
+	}
+	if (res == FERRY_ACK_SEND_PUBREL) {
+		ferry__unlock(&c->mu);
+		c->rx_kick = true;
+		return;
+	}
+	struct ferry_req *r = op->owner;
+	r->reason = c->version == FERRY_MQTT_5 || sa ? reason : -1;
+	if (sa && sa->count) {
+		r->granted = malloc(sa->count);
+		if (r->granted) {
+			memcpy(r->granted, sa->reasons, sa->count);
+			r->granted_count = sa->count;
+		}
+	}
+	if (type == FERRY_UNSUBACK)
+		for (size_t i = 0; i < r->nfilters; i++)
+			ferry__drop_sub_cb_locked(c, r->filters[i]);
+	ferry__req_done_locked(r, ack_rc(type, reason));
+	/* A window slot is free (or the drain may be over): tx has work. */
+	ferry__unlock(&c->mu);
+	c->rx_kick = true;
+	ferry__req_finish(r);
+}
+
+static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
+{
+	uint64_t now = ferry__now_ms();
+	ferry__lock(&c->mu);
+	if (c->state != FERRY_CS_CONNACK) {
+		ferry__conn_fail_locked(c, FERRY_ERR_PROTOCOL, "unexpected CONNACK");
+		ferry__unlock(&c->mu);
+		return;
+	}
+	if (c->connect_req)
+		c->connect_req->reason = ca->reason;
+	if (ca->reason != 0) {
+		char text[160];
+		snprintf(text, sizeof text, "CONNACK refused: %s (0x%02x)",
+		         ferry__reason_name(c->version, FERRY_CONNACK, ca->reason), ca->reason);
+		ferry__conn_fail_locked(c, FERRY_ERR_CONNECT_REFUSED, text);
+		ferry__unlock(&c->mu);
+		return;
+	}
+	c->state = FERRY_CS_CONNECTED;
+	c->last_sent = c->last_received = now;
+	c->ping_outstanding = false;
+	struct ferry_op *done = NULL;
+	ferry__session_on_connected(c->session, ca->session_present, &done);
+	if (c->version == FERRY_MQTT_5 && (ca->props.present & FERRY_PROP_BIT(FERRY_PROP_RECEIVE_MAXIMUM)))
+		ferry__session_set_window(c->session, ca->props.receive_maximum < c->max_inflight
+		                                              ? ca->props.receive_maximum
+		                                              : c->max_inflight);
+	for (struct ferry_op *op = done; op; op = op->next)
+		ferry__req_done_locked(op->owner, FERRY_OK);
+	struct ferry_req *creq = c->connect_req;
+	c->connect_req = NULL;
+	if (creq) {
+		creq->session_present = ca->session_present;
+		ferry__req_done_locked(creq, FERRY_OK);
+	}
+	bool reconnect = c->connected_once;
+	if (reconnect)
+		c->stats.reconnects++;
+	c->connected_once = true;
+	ferry__unlock(&c->mu);
+	ferry__log(c, FERRY_LOG_INFO, "connected to %s (session present %d)",
+	           c->servers[c->server].text, ca->session_present);
+	ferry__ctx_kick_tx(c);
+	while (done) {
+		struct ferry_op *next = done->next;
+		ferry__req_finish(done->owner);
+		done = next;
+	}
+	if (creq)
+		ferry__req_finish(creq);
+	if (c->cb.on_connected) {
+		struct ferry_connected_info info = {c->servers[c->server].text,
+		                                    ca->session_present, reconnect};
+		c->cb.on_connected(c, c->cb.user, &info);
+	}
+}
+
+static void fail(struct ferry_client *c, int cause, const char *text)
+{
+	ferry__lock(&c->mu);
+	ferry__conn_fail_locked(c, cause, text);
+	ferry__unlock(&c->mu);
+}
+
+/* One complete frame from the broker. */
+static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
+{
+	struct ferry_codec_cfg cfg = {.version = c->version, .peer = FERRY_PEER_SERVER};
+	struct ferry_packet p;
+	int rc = ferry__decode(&cfg, f->data, f->len, &p);
+	if (rc) {
+		char text[160];
+		snprintf(text, sizeof text, "bad packet from the broker (type %u): %s", f->data[0] >> 4,
+		         ferry_strerror(rc));
+		fail(c, rc, text);
+		return;
+	}
+	ferry__lock(&c->mu);
+	c->stats.packets_received[p.type]++;
+	bool expect_connack = c->state == FERRY_CS_CONNACK;
+	ferry__unlock(&c->mu);
+	if (expect_connack != (p.type == FERRY_CONNACK)) {
+		fail(c, FERRY_ERR_PROTOCOL,
+		     expect_connack ? "first packet from the broker is not CONNACK" : "unexpected CONNACK");
+		return;
+	}
+	switch (p.type) {
+	case FERRY_CONNACK:
+		on_connack(c, &p.u.connack);
+		break;
+	case FERRY_PUBLISH:
+		on_publish(c, &p.u.publish);
+		break;
+	case FERRY_PUBACK:
+	case FERRY_PUBREC:
+	case FERRY_PUBCOMP:
+		on_ack(c, p.type, p.u.ack.packet_id, p.u.ack.reason, NULL);
+		break;
+	case FERRY_SUBACK:
+	case FERRY_UNSUBACK:
+		on_ack(c, p.type, p.u.suback.packet_id, p.u.suback.count ? p.u.suback.reasons[0] : 0,
+		       &p.u.suback);
+		break;
+	case FERRY_PUBREL:
+		ferry__lock(&c->mu);
+		ferry__session_in_qos2_release(c->session, p.u.ack.packet_id);
+		queue_ack_locked(c, FERRY_PUBCOMP, p.u.ack.packet_id);
+		ferry__unlock(&c->mu);
+		c->rx_kick = true;
+		break;
+	case FERRY_PINGRESP:
+		ferry__lock(&c->mu);
+		if (c->ping_outstanding)
+			c->stats.last_ping_rtt_us = (ferry__now_ms() - c->ping_sent_at) * 1000u;
+		c->ping_outstanding = false;
+		ferry__unlock(&c->mu);
+		break;
+	case FERRY_DISCONNECT: {
+		char text[160];
+		snprintf(text, sizeof text, "broker sent DISCONNECT: %s (0x%02x)",
+		         ferry__reason_name(c->version, FERRY_DISCONNECT, p.u.disconnect.reason),
+		         p.u.disconnect.reason);
+		fail(c, FERRY_ERR_SERVER_DISCONNECT, text);
+		break;
+	}
+	default:
+		fail(c, FERRY_ERR_PROTOCOL, "packet type not supported yet");
+		break;
+	}
+}
+
+/* Feeds read bytes to the frame reader; returns false to stop reading. */
+static bool consume(struct ferry_client *c, const uint8_t *p, size_t n, uint32_t gen)
+{
+	while (n) {
+		size_t used = 0;
+		bool complete = false;
+		struct ferry_frame f;
+		int rc = ferry__frame_next(&c->reader, p, n, &used, &f, &complete);
+		if (rc) {
+			fail(c, rc, "bad packet framing from the broker");
+			return false;
+		}
+		p += used;
+		n -= used;
+		if (!complete)
+			continue;
+		on_frame(c, &f);
+		ferry__lock(&c->mu);
+		bool go = !c->destroying && c->gen == gen && c->fd >= 0;
+		ferry__unlock(&c->mu);
+		if (!go)
+			return false;
+	}
+	return true;
+}
+
+void ferry__rx_readable(struct ferry_client *c)
+{
+	ferry__lock(&c->mu);
+	bool live = c->state == FERRY_CS_CONNACK || c->state == FERRY_CS_CONNECTED ||
+	            c->state == FERRY_CS_DRAINING;
+	if (c->destroying || c->fd < 0 || !live) {
+		ferry__unlock(&c->mu);
+		return;
+	}
+	if (c->rx_gen != c->gen) {
+		ferry__frame_reader_reset(&c->reader);
+		c->rx_gen = c->gen;
+	}
+	int fd = c->fd;
+	uint32_t gen = c->gen;
+	c->fd_users++;
+	ferry__unlock(&c->mu);
+
+	uint8_t *buf = c->ctx->rbuf;
+	int rc = FERRY_OK;
+	for (int i = 0; i < RX_READS; i++) {
+		size_t got = 0;
+		rc = ferry__tcp_read(fd, buf, sizeof c->ctx->rbuf, &got);
+		if (rc || got == 0)
+			break;
+		uint64_t now = ferry__now_ms();
+		ferry__lock(&c->mu);
+		c->last_received = now;
+		c->stats.bytes_received += got;
+		ferry__unlock(&c->mu);
+		if (!consume(c, buf, got, gen))
+			break;
+	}
+	if (c->rx_kick) {
+		c->rx_kick = false;
+		ferry__ctx_kick_tx(c);
+	}
+	ferry__lock(&c->mu);
+	if (rc && c->gen == gen)
+		ferry__conn_fail_locked(c, rc, rc == FERRY_ERR_CLOSED ? "connection closed by the broker"
+		                                                      : "read from the broker failed");
+	ferry__conn_release_fd_locked(c);
+	ferry__unlock(&c->mu);
+}
+
+/* ---- destroy, last step ---------------------------------------------------- */
+
+static void cancel_list(struct ferry_op *op)
+{
+	while (op) {
+		struct ferry_op *next = op->next;
+		struct ferry_req *r = op->owner;
+		r->rc = FERRY_ERR_CANCELLED;
+		ferry__req_finish(r);
+		op = next;
+	}
+}
+
+void ferry__rx_retire(struct ferry_client *c)
+{
+	ferry__lock(&c->mu);
+	struct ferry_op *ops = ferry__session_take_all(c->session);
+	struct ferry_req *extra[2] = {c->connect_req, c->disconnect_req};
+	c->connect_req = c->disconnect_req = NULL;
+	struct ferry_req *q0 = c->written_q0;
+	c->written_q0 = c->written_q0_last = NULL;
+	ferry__unlock(&c->mu);
+
+	/* Every pending operation completes exactly once: cancelled. */
+	cancel_list(q0 ? &q0->op : NULL);
+	cancel_list(ops);
+	for (int i = 0; i < 2; i++) {
+		if (extra[i]) {
+			extra[i]->rc = FERRY_ERR_CANCELLED;
+			ferry__req_finish(extra[i]);
+		}
+	}
+	ferry__lock(&c->mu);
+	c->retired = true;
+	bool self = c->free_on_retire;
+	pthread_cond_broadcast(&c->cv);
+	ferry__unlock(&c->mu);
+	if (!self)
+		return; /* the destroying thread frees it */
+	struct ferry_context *ctx = c->ctx;
+	bool own = c->own_ctx;
+	ferry__client_free(c);
+	ferry__lock(&ctx->mu);
+	ctx->nclients--;
+	ferry__unlock(&ctx->mu);
+	if (own)
+		ferry__ctx_free_from_rx(ctx);
+}

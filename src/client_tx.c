@@ -1,0 +1,374 @@
+/*
+ * client_tx.c - the send thread's work for one client: making the TCP
+ * connection and writing CONNECT, encoding queued packets into the write
+ * buffer (many packets per write), keepalive pings, the disconnect drain,
+ * and completing QoS 0 publishes once they are written.
+ *
+ * Runs only on the context's send thread. The client lock is held while
+ * choosing and encoding packets, never across a system call.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "keepalive.h"
+#include "platform.h"
+#include "tcp.h"
+
+/* Stop filling the write buffer past this many bytes in one round. */
+#define TX_BATCH (256u * 1024u)
+/* Write at most this much per client per round, so one busy client cannot
+ * starve the others of the send thread. */
+#define TX_ROUND (1024u * 1024u)
+
+/* Encodes p at the end of wbuf. */
+static int put_packet(struct ferry_client *c, const struct ferry_packet *p)
+{
+	size_t size, len;
+	int rc = ferry__encode_size(c->version, p, &size);
+	if (rc)
+		return rc;
+	uint8_t *dst = ferry__buf_reserve(&c->wbuf, size);
+	if (!dst)
+		return FERRY_ERR_NOMEM;
+	rc = ferry__encode(c->version, p, dst, size, &len);
+	if (rc)
+		return rc;
+	ferry__buf_commit(&c->wbuf, len);
+	c->tx_appended += len;
+	c->stats.packets_sent[p->type]++;
+	return FERRY_OK;
+}
+
+static int put_connect(struct ferry_client *c)
+{
+	struct ferry_packet p = {.type = FERRY_CONNECT};
+	struct ferry_connect *k = &p.u.connect;
+	k->clean_start = c->clean_session;
+	k->keepalive = c->keepalive_s;
+	k->client_id = ferry__bytes_str(c->client_id);
+	if (c->has_will) {
+		k->has_will = true;
+		k->will.qos = (uint8_t)c->will.qos;
+		k->will.retain = c->will.retain;
+		k->will.topic = ferry__bytes_str(c->will.topic);
+		k->will.payload.p = c->will.payload;
+		k->will.payload.len = c->will.payload_len;
+	}
+	if (c->username) {
+		k->has_username = true;
+		k->username = ferry__bytes_str(c->username);
+	}
+	if (c->has_password) {
+		k->has_password = true;
+		k->password.p = c->password;
+		k->password.len = c->password_len;
+	}
+	return put_packet(c, &p);
+}
+
+/* Encodes the packet that `what` asks for op. */
+static int put_op(struct ferry_client *c, enum ferry_send_what what, struct ferry_op *op)
+{
+	struct ferry_req *r = op->owner;
+	struct ferry_packet p = {0};
+	switch (what) {
+	case FERRY_SEND_PUBLISH:
+		p.type = FERRY_PUBLISH;
+		p.u.publish.qos = op->qos;
+		p.u.publish.dup = op->dup;
+		p.u.publish.retain = r->retain;
+		p.u.publish.packet_id = op->packet_id;
+		p.u.publish.topic.p = r->topic;
+		p.u.publish.topic.len = r->topic_len;
+		p.u.publish.payload.p = r->payload;
+		p.u.publish.payload.len = r->payload_len;
+		break;
+	case FERRY_SEND_PUBREL:
+		p.type = FERRY_PUBREL;
+		p.u.ack.packet_id = op->packet_id;
+		break;
+	case FERRY_SEND_SUBSCRIBE:
+		p.type = FERRY_SUBSCRIBE;
+		p.u.subscribe.packet_id = op->packet_id;
+		p.u.subscribe.entries = r->entries;
+		p.u.subscribe.count = r->nfilters;
+		break;
+	case FERRY_SEND_UNSUBSCRIBE:
+		p.type = FERRY_UNSUBSCRIBE;
+		p.u.unsubscribe.packet_id = op->packet_id;
+		p.u.unsubscribe.filters = r->filters;
+		p.u.unsubscribe.count = r->nfilters;
+		break;
+	default:
+		return FERRY_ERR_STATE;
+	}
+	return put_packet(c, &p);
+}
+
+/* Completed-request chain to post once the lock is released. */
+struct done_chain {
+	struct ferry_event *head, *tail;
+};
+
+static void chain_add(struct done_chain *d, struct ferry_req *r)
+{
+	r->ev.next = NULL;
+	if (d->tail)
+		d->tail->next = &r->ev;
+	else
+		d->head = &r->ev;
+	d->tail = &r->ev;
+}
+
+/* Fills wbuf from the control queue and the session (c->mu held). Returns
+ * true when it stopped because the batch was full (more may be waiting). */
+static bool fill_locked(struct ferry_client *c, struct done_chain *done)
+{
+	if (ferry__buf_used(&c->ctrl)) {
+		const uint8_t *p = c->ctrl.p + c->ctrl.off;
+		size_t n = ferry__buf_used(&c->ctrl);
+		if (ferry__buf_append(&c->wbuf, p, n) == FERRY_OK) {
+			c->tx_appended += n;
+			ferry__buf_clear(&c->ctrl);
+		}
+	}
+	bool draining = c->state == FERRY_CS_DRAINING;
+	while (ferry__buf_used(&c->wbuf) < TX_BATCH) {
+		struct ferry_op *op = NULL;
+		enum ferry_send_what what = draining ? ferry__session_next_resend(c->session, &op)
+		                                     : ferry__session_next_send(c->session, &op);
+		if (what == FERRY_SEND_NONE || !op)
+			return false;
+		struct ferry_req *r = op->owner;
+		int rc = put_op(c, what, op);
+		bool q0 = what == FERRY_SEND_PUBLISH && op->qos == 0;
+		if (rc) {
+			/* Validated at submit, so only memory can fail here. */
+			ferry__log(c, FERRY_LOG_ERROR, "cannot encode packet kind %d: %s", (int)what,
+			           ferry_strerror(rc));
+			if (q0) {
+				ferry__req_done_locked(r, rc);
+				chain_add(done, r);
+			}
+			return false;
+		}
+		if (q0) {
+			r->end_seq = c->tx_appended;
+			r->op.next = NULL;
+			if (c->written_q0_last)
+				c->written_q0_last->op.next = &r->op;
+			else
+				c->written_q0 = r;
+			c->written_q0_last = r;
+		}
+	}
+	return true;
+}
+
+/* Completes the QoS 0 publishes whose bytes are all written (c->mu held). */
+static void complete_written(struct ferry_client *c, struct done_chain *done, int rc, bool all)
+{
+	while (c->written_q0 && (all || c->written_q0->end_seq <= c->tx_written)) {
+		struct ferry_req *r = c->written_q0;
+		c->written_q0 = r->op.next ? r->op.next->owner : NULL;
+		if (!c->written_q0)
+			c->written_q0_last = NULL;
+		ferry__req_done_locked(r, rc);
+		chain_add(done, r);
+	}
+}
+
+/* Keepalive and the disconnect drain (c->mu held). */
+static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadline)
+{
+	struct ferry_ka_state ka = {
+		.interval_ms = (uint64_t)c->keepalive_s * 1000u,
+		.ping_timeout_ms = c->ping_timeout_ms,
+		.last_sent = c->last_sent,
+		.last_received = c->last_received,
+		.ping_sent_at = c->ping_sent_at,
+		.ping_outstanding = c->ping_outstanding,
+	};
+	switch (ferry__keepalive_check(&ka, now, deadline)) {
+	case FERRY_KA_SEND_PING: {
+		struct ferry_packet ping = {.type = FERRY_PINGREQ};
+		if (put_packet(c, &ping) == FERRY_OK) {
+			c->ping_outstanding = true;
+			c->ping_sent_at = now;
+			ka.ping_outstanding = true;
+			ka.ping_sent_at = now;
+			ferry__keepalive_check(&ka, now, deadline);
+		}
+		break;
+	}
+	case FERRY_KA_LOST:
+		ferry__conn_fail_locked(c, FERRY_ERR_KEEPALIVE,
+		                        "keepalive timeout: no answer to PINGREQ");
+		return;
+	default:
+		break;
+	}
+	if (c->state == FERRY_CS_DRAINING && !c->tx_close_after_flush) {
+		struct ferry_session_counts n;
+		ferry__session_counts(c->session, &n);
+		if (n.inflight == 0 || now >= c->deadline_connect) {
+			struct ferry_packet d = {.type = FERRY_DISCONNECT};
+			if (put_packet(c, &d) == FERRY_OK)
+				c->tx_close_after_flush = true;
+		} else if (c->deadline_connect < *deadline) {
+			*deadline = c->deadline_connect;
+		}
+	}
+}
+
+/* START: open a socket to the current server. Drops the lock around the
+ * (possibly blocking) name resolution and connect call. */
+static void start_connect(struct ferry_client *c, uint64_t now)
+{
+	const struct ferry_uri *u = &c->servers[c->server].uri;
+	uint32_t gen = c->gen;
+	c->state = FERRY_CS_TCP; /* claimed: no second start meanwhile */
+	ferry__unlock(&c->mu);
+	int fd = -1;
+	char err[160] = "";
+	int rc = ferry__tcp_start(u->host, u->host_len, u->port, &fd, err, sizeof err);
+	ferry__lock(&c->mu);
+	if (c->gen != gen || c->state != FERRY_CS_TCP) {
+		/* destroyed or disconnected meanwhile */
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	c->close_prev = FERRY_CS_TCP;
+	if (rc) {
+		c->fd = -1;
+		ferry__conn_fail_locked(c, rc, err);
+		return;
+	}
+	c->fd = fd;
+	c->deadline_connect = now + c->connect_timeout_ms;
+	if (ferry__ctx_watch_tx(c, fd, true))
+		ferry__conn_fail_locked(c, FERRY_ERR_SYSTEM, "epoll_ctl failed");
+}
+
+/* TCP: the socket became writable (or the deadline passed). */
+static void finish_connect(struct ferry_client *c, uint64_t now, bool writable)
+{
+	if (!writable) {
+		if (now >= c->deadline_connect)
+			ferry__conn_fail_locked(c, FERRY_ERR_CONNECT_TIMEOUT, "TCP connect timed out");
+		return;
+	}
+	char err[160] = "";
+	int rc = ferry__tcp_finish(c->fd, err, sizeof err);
+	if (rc) {
+		ferry__conn_fail_locked(c, rc, err);
+		return;
+	}
+	rc = put_connect(c);
+	if (!rc)
+		rc = ferry__ctx_watch_tx(c, c->fd, false);
+	if (!rc)
+		rc = ferry__ctx_watch_rx(c, c->fd);
+	if (rc) {
+		ferry__conn_fail_locked(c, rc, "cannot send CONNECT");
+		return;
+	}
+	c->state = FERRY_CS_CONNACK;
+	c->last_received = now;
+}
+
+/* Writes wbuf (lock dropped around the system calls). */
+static void flush(struct ferry_client *c, uint64_t now, struct done_chain *done)
+{
+	if (!ferry__buf_used(&c->wbuf) || c->fd < 0)
+		return;
+	int fd = c->fd;
+	c->fd_users++;
+	uint8_t *p = c->wbuf.p + c->wbuf.off;
+	size_t left = ferry__buf_used(&c->wbuf), total = 0;
+	ferry__unlock(&c->mu);
+	int rc = FERRY_OK;
+	while (left && total < TX_ROUND) {
+		size_t put;
+		rc = ferry__tcp_write(fd, p + total, left, &put);
+		if (rc || put == 0)
+			break;
+		total += put;
+		left -= put;
+	}
+	ferry__lock(&c->mu);
+	ferry__conn_release_fd_locked(c);
+	if (c->fd != fd)
+		return; /* closed meanwhile: gen moved, wbuf is reset next time */
+	ferry__buf_consume(&c->wbuf, total);
+	c->tx_written += total;
+	c->stats.bytes_sent += total;
+	if (total)
+		c->last_sent = now;
+	complete_written(c, done, FERRY_OK, false);
+	if (rc) {
+		ferry__conn_fail_locked(c, FERRY_ERR_IO, "write to the broker failed");
+		return;
+	}
+	bool want_out = left > 0;
+	if (want_out != c->tx_want_out)
+		ferry__ctx_watch_tx(c, fd, want_out);
+	if (!left && c->tx_close_after_flush)
+		ferry__conn_fail_locked(c, FERRY_OK, "disconnected");
+}
+
+/* A new connection generation: drop what was buffered for the old one. */
+static void new_generation(struct ferry_client *c, struct done_chain *done)
+{
+	complete_written(c, done, FERRY_ERR_NOT_CONNECTED, true);
+	ferry__buf_clear(&c->wbuf);
+	c->tx_close_after_flush = false;
+	c->tx_gen = c->gen;
+}
+
+void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
+{
+	struct done_chain done = {0};
+	uint64_t deadline = UINT64_MAX;
+	ferry__lock(&c->mu);
+	if (c->destroying) {
+		ferry__unlock(&c->mu);
+		return;
+	}
+	if (c->tx_gen != c->gen)
+		new_generation(c, &done);
+	if (c->state == FERRY_CS_START)
+		start_connect(c, now);
+	if (c->state == FERRY_CS_TCP && c->fd >= 0)
+		finish_connect(c, now, writable);
+	if (c->state == FERRY_CS_CONNACK && now >= c->deadline_connect)
+		ferry__conn_fail_locked(c, FERRY_ERR_CONNECT_TIMEOUT, "no CONNACK within the connect timeout");
+	bool full = false;
+	if (c->state == FERRY_CS_CONNECTED || c->state == FERRY_CS_DRAINING) {
+		full = fill_locked(c, &done);
+		timers_locked(c, now, &deadline);
+	}
+	flush(c, now, &done);
+	if (c->tx_gen != c->gen)
+		new_generation(c, &done);
+	if (c->state == FERRY_CS_TCP || c->state == FERRY_CS_CONNACK)
+		deadline = c->deadline_connect;
+	else if (c->state != FERRY_CS_CONNECTED && c->state != FERRY_CS_DRAINING)
+		deadline = UINT64_MAX;
+	/* More to send than one round took: come back at once. */
+	bool more = c->state == FERRY_CS_CONNECTED && !c->tx_want_out &&
+	            (full || ferry__buf_used(&c->wbuf));
+	ferry__unlock(&c->mu);
+	if (deadline <= now)
+		deadline = now + 1;
+	c->deadline = deadline;
+	ferry__ctx_heap_update(c);
+	if (done.head)
+		ferry__ctx_post_chain(c->ctx, done.head, done.tail);
+	if (more)
+		ferry__ctx_kick_tx(c);
+}

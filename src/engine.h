@@ -1,0 +1,267 @@
+/*
+ * engine.h - the engine's internal structures: contexts (threads, epoll,
+ * timers, dispatch) and clients (connection, session, callbacks).
+ *
+ * Threads and ownership (see doc/architecture.md):
+ *  - A context runs one send thread (tx) and one receive thread (rx).
+ *  - Only rx reads sockets; only tx writes them and makes connections.
+ *  - Every user callback runs on rx, with no internal lock held. Work that tx
+ *    or an application thread wants a callback for is posted as an event to
+ *    the context's dispatch queue and run by rx in order.
+ *  - Lock order: ctx->mu is never held while taking c->mu... except where
+ *    noted; c->mu may be held while taking ctx->mu (to queue work). No lock is
+ *    held across I/O or callbacks.
+ *  - A socket is closed only when no thread is using it outside the lock
+ *    (c->fd_users == 0); whichever thread leaves it last closes it.
+ *  - A client is freed only after tx and then rx have both let go of it
+ *    (the retire hand-off: app -> tx -> rx).
+ *
+ * Each field says which lock guards it ([c] client lock, [ctx] context lock)
+ * or which thread owns it ([tx], [rx]), or [const] after create.
+ */
+#ifndef FERRY_ENGINE_H
+#define FERRY_ENGINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "codec.h"
+#include "ferry/ferry.h"
+#include "frame.h"
+#include "session.h"
+#include "tokens.h"
+#include "topic_index.h"
+#include "uri.h"
+
+/* ---- events run by the receive thread ---------------------------------- */
+
+enum ferry_ev_kind {
+	FERRY_EV_OP_DONE = 1, /* complete a request (callbacks, free) */
+	FERRY_EV_LOST,        /* connection lost callback */
+};
+
+struct ferry_event {
+	struct ferry_event *next;
+	struct ferry_client *c;
+	uint8_t kind;
+	int cause;      /* FERRY_EV_LOST */
+	char text[160]; /* FERRY_EV_LOST */
+};
+
+/* ---- requests: one per asynchronous operation ------------------------------ */
+
+/* A per-subscription message callback, owned by the client (freed at
+ * unsubscribe or destroy); the subscription index maps filters to these. */
+struct ferry_sub_cb {
+	ferry_message_cb fn;
+	void *user;
+	struct ferry_sub_cb *prev, *next; /* [c] c->sub_cbs */
+};
+
+struct ferry_req {
+	struct ferry_op op;       /* the session's view (op.owner == this) */
+	struct ferry_event ev;    /* to post the completion to rx */
+	struct ferry_client *c;
+	int type;                 /* enum ferry_op_type */
+	struct ferry_call call;
+	int rc;                   /* result, set before completion */
+	int reason;               /* broker reason code or -1 */
+	bool session_present;     /* CONNECT */
+	bool retain;              /* PUBLISH */
+	uint8_t *topic;           /* PUBLISH: NUL-terminated copy (in the same allocation) */
+	size_t topic_len;
+	uint8_t *payload;
+	size_t payload_len;
+	size_t nfilters;                 /* SUBSCRIBE / UNSUBSCRIBE */
+	struct ferry_sub_entry *entries; /* SUBSCRIBE (filters copied in the same allocation) */
+	struct ferry_bytes *filters;     /* UNSUBSCRIBE */
+	uint64_t end_seq;                /* QoS 0 PUBLISH: tx byte count at its end in wbuf */
+	uint8_t *granted;                /* SUBACK / UNSUBACK codes (owned) */
+	size_t granted_count;
+};
+
+/* ---- the client ------------------------------------------------------------ */
+
+enum ferry_conn_state {
+	FERRY_CS_IDLE = 0,    /* no connection and not trying */
+	FERRY_CS_START,       /* tx must start a TCP connect to servers[server] */
+	FERRY_CS_TCP,         /* TCP connect in progress */
+	FERRY_CS_CONNACK,     /* CONNECT sent, awaiting CONNACK */
+	FERRY_CS_CONNECTED,   /* accepted */
+	FERRY_CS_DRAINING,    /* disconnect: waiting for in-flight ops, then DISCONNECT */
+	FERRY_CS_CLOSING,     /* torn down; the fd closes when no thread uses it */
+};
+
+struct ferry_server {
+	char *text;        /* the URI as given */
+	struct ferry_uri uri;
+};
+
+struct ferry_client {
+	struct ferry_context *ctx; /* [const] */
+	bool own_ctx;              /* [const] */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;         /* [c] signalled when a request completes or retire ends */
+	int waiters;               /* [c] threads waiting on cv (ferry_wait) */
+
+	/* configuration [const] */
+	char *client_id;
+	struct ferry_server *servers;
+	size_t nservers;
+	uint8_t version;
+	uint16_t keepalive_s;
+	uint32_t ping_timeout_ms;
+	bool clean_session;
+	char *username;
+	uint8_t *password;
+	size_t password_len;
+	bool has_password;
+	bool has_will;
+	struct ferry_will_options will; /* topic and payload copied */
+	uint32_t connect_timeout_ms;
+	uint16_t max_inflight;
+	struct ferry_client_options cb; /* callbacks and user pointer */
+
+	/* session and requests [c] */
+	struct ferry_session *session;
+	struct ferry_topic_index *subs; /* filter -> struct ferry_sub_cb* */
+	struct ferry_sub_cb *sub_cbs;   /* every record in subs, for freeing */
+	struct ferry_tokens tokens;
+	uint64_t next_token;
+	struct ferry_req *connect_req;  /* pending ferry_connect */
+	struct ferry_req *disconnect_req;
+
+	/* connection [c] */
+	int state;                   /* enum ferry_conn_state */
+	int fd;                      /* -1 when none */
+	int fd_users;                /* threads using fd outside the lock */
+	bool in_rx_ep, in_tx_ep;
+	bool tx_want_out;            /* EPOLLOUT armed in the tx set */
+	size_t server;               /* index being tried / connected */
+	int attempt_rc;              /* the latest connect failure */
+	int close_prev;              /* state before CLOSING */
+	int close_cause;             /* why it is closing */
+	char close_text[160];
+	uint32_t gen;                /* connection generation: tx and rx reset their buffers when it moves */
+	char attempt_text[160];
+	uint64_t deadline_connect;   /* ms: connect attempt or drain end */
+	bool connected_once;
+	struct ferry_buf ctrl;       /* acks and PINGREQs queued for tx */
+
+	/* keepalive [c] */
+	uint64_t last_sent, last_received, ping_sent_at;
+	bool ping_outstanding;
+
+	/* statistics [c] */
+	struct ferry_stats stats;
+
+	/* send thread [tx] */
+	uint32_t tx_gen;             /* generation wbuf belongs to */
+	bool tx_close_after_flush;   /* DISCONNECT queued: close once written */
+	struct ferry_buf wbuf;       /* encoded bytes waiting to be written */
+	struct ferry_req *written_q0;    /* QoS 0 publishes in wbuf (linked by op.next), */
+	struct ferry_req *written_q0_last; /* completed once written */
+	uint64_t tx_appended;        /* bytes ever appended to wbuf */
+	uint64_t tx_written;         /* bytes ever written from wbuf */
+	uint64_t deadline;           /* timer heap key */
+	size_t heap_idx;             /* position in ctx->heap, SIZE_MAX if absent */
+	bool tx_queued;              /* [ctx] in ctx's tx ready list */
+	bool retiring;               /* [ctx] being destroyed: kicks are ignored */
+	struct ferry_client *tx_next;   /* [ctx] */
+
+	/* receive thread [rx] */
+	struct ferry_frame_reader reader;
+	uint32_t rx_gen;             /* generation the reader belongs to */
+	bool rx_kick;                /* tx has work from this read batch: kick once at its end */
+
+	/* destruction [c] */
+	bool destroying;
+	bool retired;                /* rx let go: the destroyer may free */
+	bool free_on_retire;         /* destroyed from a callback: rx frees it */
+	int in_callback;             /* callbacks of this client running now */
+	struct ferry_client *retire_next; /* [ctx] */
+};
+
+/* ---- the context ----------------------------------------------------------- */
+
+struct ferry_context {
+	pthread_t tx_thread, rx_thread; /* [const] */
+	int tx_ep, rx_ep;               /* epoll sets [const] */
+	int tx_wake, rx_wake;           /* eventfds [const] */
+	pthread_mutex_t mu;
+	size_t nclients;                /* [ctx] */
+	bool stopping;                  /* [ctx] */
+	bool self_free;                 /* [ctx] rx frees the context when it stops */
+	struct ferry_client *tx_ready, *tx_ready_tail; /* [ctx] clients tx must serve */
+	struct ferry_event *ev_head, *ev_tail;         /* [ctx] events rx must run */
+	struct ferry_client *retire_tx;                /* [ctx] clients tx must let go of */
+	struct ferry_client *retire_rx;                /* [ctx] ... then rx */
+	struct ferry_client **heap;     /* [tx] timer heap ordered by deadline */
+	size_t heap_len, heap_cap;      /* [tx] */
+	uint8_t rbuf[65536];            /* [rx] socket read buffer */
+	char topic[65536];              /* [rx] NUL-terminated topic of the message being delivered */
+	struct ferry_sub_cb *match[64]; /* [rx] callbacks matching the message being delivered */
+};
+
+/* context.c */
+int ferry__ctx_new(struct ferry_context **out);
+/* Stop and free (the caller is not a ferry thread of this context). */
+void ferry__ctx_free(struct ferry_context *ctx);
+bool ferry__ctx_on_rx_thread(const struct ferry_context *ctx);
+bool ferry__ctx_on_own_thread(const struct ferry_context *ctx);
+/* Ask tx to serve c soon (any thread; takes ctx->mu). */
+void ferry__ctx_kick_tx(struct ferry_client *c);
+/* Queue an event for rx (any thread; takes ctx->mu). */
+void ferry__ctx_post(struct ferry_context *ctx, struct ferry_event *ev);
+/* Queue a chain of events (linked by ->next, ending at tail) at once. */
+void ferry__ctx_post_chain(struct ferry_context *ctx, struct ferry_event *head,
+                           struct ferry_event *tail);
+/* Start retiring c: tx lets go, then rx (any thread; takes ctx->mu). */
+void ferry__ctx_retire(struct ferry_client *c);
+/* Register or update c's fd in an epoll set (EPOLLIN for rx, EPOLLOUT or none for tx). */
+int ferry__ctx_watch_rx(struct ferry_client *c, int fd);
+int ferry__ctx_watch_tx(struct ferry_client *c, int fd, bool want_out);
+void ferry__ctx_unwatch(struct ferry_client *c, int fd);
+/* tx only: (re)place c in the timer heap at c->deadline. */
+void ferry__ctx_heap_update(struct ferry_client *c);
+void ferry__ctx_heap_remove(struct ferry_client *c);
+
+/* client_tx.c: send-thread work for one client (tx only). */
+void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable);
+
+/* client_rx.c: receive-thread work (rx only). */
+void ferry__rx_readable(struct ferry_client *c);
+void ferry__rx_run_event(struct ferry_event *ev);
+/* Final step of destroy on rx: cancel everything, free or hand to the destroyer. */
+void ferry__rx_retire(struct ferry_client *c);
+
+/* client_conn.c: connection teardown shared by both threads. */
+/*
+ * Tear down the connection with a cause (c->mu held; any thread). The socket
+ * is shut down and unwatched at once and closed when no thread uses it; then
+ * the next step is taken: the next server of a connect attempt, or the
+ * completion of connect/disconnect, or a connection-lost event (cause
+ * FERRY_OK means a clean disconnect). A failure while already closing keeps
+ * the first cause.
+ */
+void ferry__conn_fail_locked(struct ferry_client *c, int cause, const char *text);
+/* After using the fd outside the lock: decrement fd_users and close if due (c->mu held). */
+void ferry__conn_release_fd_locked(struct ferry_client *c);
+
+/* client.c: completing requests. */
+/* Complete req with rc (c->mu held): records the token result, unlinks it.
+ * The callbacks run later from ferry__req_finish on rx. */
+void ferry__req_done_locked(struct ferry_req *req, int rc);
+/* Run req's callbacks and free it (rx thread, no lock held). */
+void ferry__req_finish(struct ferry_req *req);
+void ferry__req_free(struct ferry_req *req);
+void ferry__client_free(struct ferry_client *c);
+/* Remove the per-subscription callback of a filter, if any (c->mu held). */
+void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter);
+void ferry__log(struct ferry_client *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,11 @@
+/*
+ * suites.h - every CUnit suite of the integration test program (real
+ * mosquitto brokers started on 127.0.0.1). Each test file defines one
+ * register function; main.c calls them all.
+ */
+#ifndef FERRY_ITEST_SUITES_H
+#define FERRY_ITEST_SUITES_H
+
+void register_support_suite(void);
+
+#endif
