@@ -206,12 +206,14 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 	c->state = FERRY_CS_CONNECTED;
 	c->last_sent = c->last_received = now;
 	c->ping_outstanding = false;
+	/* The server's Receive Maximum bounds the window before anything is resent. */
+	uint16_t window = c->max_inflight;
+	if (c->version == FERRY_MQTT_5 && (ca->props.present & FERRY_PROP_BIT(FERRY_PROP_RECEIVE_MAXIMUM)) &&
+	    ca->props.receive_maximum < window)
+		window = ca->props.receive_maximum;
+	ferry__session_set_window(c->session, window);
 	struct ferry_op *done = NULL;
 	ferry__session_on_connected(c->session, ca->session_present, &done);
-	if (c->version == FERRY_MQTT_5 && (ca->props.present & FERRY_PROP_BIT(FERRY_PROP_RECEIVE_MAXIMUM)))
-		ferry__session_set_window(c->session, ca->props.receive_maximum < c->max_inflight
-		                                              ? ca->props.receive_maximum
-		                                              : c->max_inflight);
 	for (struct ferry_op *op = done; op; op = op->next)
 		ferry__req_done_locked(op->owner, FERRY_OK);
 	struct ferry_req *creq = c->connect_req;

@@ -15,20 +15,20 @@
 #include "codec.h"
 
 /* CONNECT flags byte (3.1.1 / 5.0 section 3.1.2.3). */
-#define FERRY_CF_RESERVED 0x01u
-#define FERRY_CF_CLEAN 0x02u
-#define FERRY_CF_WILL 0x04u
+#define FERRY_CF_RESERVED       0x01u
+#define FERRY_CF_CLEAN          0x02u
+#define FERRY_CF_WILL           0x04u
 #define FERRY_CF_WILL_QOS_SHIFT 3
-#define FERRY_CF_WILL_QOS_MASK 0x18u
-#define FERRY_CF_WILL_RETAIN 0x20u
-#define FERRY_CF_PASSWORD 0x40u
-#define FERRY_CF_USERNAME 0x80u
+#define FERRY_CF_WILL_QOS_MASK  0x18u
+#define FERRY_CF_WILL_RETAIN    0x20u
+#define FERRY_CF_PASSWORD       0x40u
+#define FERRY_CF_USERNAME       0x80u
 
 /* PUBLISH fixed-header flags (section 3.3.1). */
-#define FERRY_PF_DUP 0x08u
+#define FERRY_PF_DUP       0x08u
 #define FERRY_PF_QOS_SHIFT 1
-#define FERRY_PF_QOS_MASK 0x06u
-#define FERRY_PF_RETAIN 0x01u
+#define FERRY_PF_QOS_MASK  0x06u
+#define FERRY_PF_RETAIN    0x01u
 
 /*
  * ferry__rule_type - is `type` a control packet of protocol `version`?

@@ -43,10 +43,10 @@
 
 /* The decoder's state for one frame. */
 struct dec {
-	uint8_t version; /* protocol version of the packet (CONNECT: its own level) */
-	uint8_t peer;    /* enum ferry_peer */
-	uint8_t flags;   /* low nibble of the first byte */
-	uint32_t rl;     /* remaining length */
+	uint8_t version;       /* protocol version of the packet (CONNECT: its own level) */
+	uint8_t peer;          /* enum ferry_peer */
+	uint8_t flags;         /* low nibble of the first byte */
+	uint32_t rl;           /* remaining length */
 	struct ferry_cursor c; /* over the body (after the remaining length) */
 };
 
@@ -80,8 +80,8 @@ int ferry__rule_publish_qos(uint8_t qos, bool dup)
 int ferry__rule_publish_topic(uint8_t version, struct ferry_bytes topic,
                               const struct ferry_props *props)
 {
-	bool alias = version == 5 && props &&
-	             (props->present & FERRY_PROP_BIT(FERRY_PROP_TOPIC_ALIAS)) != 0;
+	bool alias =
+	    version == 5 && props && (props->present & FERRY_PROP_BIT(FERRY_PROP_TOPIC_ALIAS)) != 0;
 	if (alias && props->topic_alias == 0)
 		return FERRY_ERR_TOPIC_ALIAS;
 	if (topic.len == 0) {
@@ -128,11 +128,12 @@ int ferry__rule_sub_entry(uint8_t version, struct ferry_bytes filter, uint8_t op
 	const uint8_t *g, *r;
 	size_t gl, rl;
 	bool bad;
+	unsigned retain_handling =
+	    (options & FERRY_SUBOPT_RETAIN_HANDLING_MASK) >> FERRY_SUBOPT_RETAIN_HANDLING_SHIFT;
 	if (version < 5)
-		bad = (options & ~FERRY_SUBOPT_QOS_MASK) != 0;
+		bad = (options & ~FERRY_SUBOPT_QOS_MASK) != 0; /* 3.x: bits 2..7 reserved */
 	else
-		bad = (options & 0xC0u) != 0 ||
-		      (options & FERRY_SUBOPT_RETAIN_HANDLING_MASK) == FERRY_SUBOPT_RETAIN_HANDLING_MASK;
+		bad = (options & 0xC0u) != 0 || retain_handling == 3;
 	if (bad)
 		return FERRY_ERR_SUBSCRIPTION_OPTIONS;
 	if ((options & FERRY_SUBOPT_QOS_MASK) == 3)
@@ -680,9 +681,9 @@ bool ferry__unsub_iter_next(struct ferry_entry_iter *it, struct ferry_bytes *out
 const char *ferry__ptype_name(int type)
 {
 	static const char *const names[] = {
-	    "reserved", "CONNECT",  "CONNACK",     "PUBLISH",  "PUBACK",   "PUBREC",
-	    "PUBREL",   "PUBCOMP",  "SUBSCRIBE",   "SUBACK",   "UNSUBSCRIBE", "UNSUBACK",
-	    "PINGREQ",  "PINGRESP", "DISCONNECT",  "AUTH",
+	    "reserved", "CONNECT",  "CONNACK",    "PUBLISH", "PUBACK",      "PUBREC",
+	    "PUBREL",   "PUBCOMP",  "SUBSCRIBE",  "SUBACK",  "UNSUBSCRIBE", "UNSUBACK",
+	    "PINGREQ",  "PINGRESP", "DISCONNECT", "AUTH",
 	};
 	if (type < 0 || type > 15)
 		return "unknown";

@@ -42,8 +42,8 @@
  * more bytes are needed, FERRY_OK with *hlen (header bytes, 2..5) and *total
  * (whole frame) when the length is complete, or a reader error.
  */
-static int header_scan(const struct ferry_frame_reader *r, const uint8_t *h, size_t n,
-                       size_t *hlen, size_t *total)
+static int header_scan(const struct ferry_frame_reader *r, const uint8_t *h, size_t n, size_t *hlen,
+                       size_t *total)
 {
 	uint32_t rl = 0;
 	for (size_t i = 1; i < n && i <= 4; i++) {
@@ -119,8 +119,8 @@ static int reserve(struct ferry_frame_reader *r, size_t total)
  * is complete or data runs out. On completion either returns the 2-byte
  * frame held in hdr (remaining length 0) or enters BODY.
  */
-static int read_header(struct ferry_frame_reader *r, const uint8_t *data, size_t len,
-                       size_t *used, struct ferry_frame *frame, bool *complete)
+static int read_header(struct ferry_frame_reader *r, const uint8_t *data, size_t len, size_t *used,
+                       struct ferry_frame *frame, bool *complete)
 {
 	size_t hlen = 0, total = 0;
 	int rc = SCAN_MORE;

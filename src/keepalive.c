@@ -28,8 +28,8 @@ enum ferry_ka_action ferry__keepalive_check(const struct ferry_ka_state *ka, uin
 		return FERRY_KA_NONE;
 	}
 	if (ka->ping_outstanding) {
-		uint64_t life = ka->ping_sent_at > ka->last_received ? ka->ping_sent_at
-		                                                     : ka->last_received;
+		uint64_t life =
+		    ka->ping_sent_at > ka->last_received ? ka->ping_sent_at : ka->last_received;
 		uint64_t lost_at = sat_add(life, ping_timeout(ka));
 		if (now >= lost_at) {
 			*next_deadline = UINT64_MAX;

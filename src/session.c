@@ -35,32 +35,31 @@
  * in_qos2_publish returns -1. Shrinking never fails visibly (a failed shrink
  * keeps the larger table).
  *
- * An op handed back to the caller (done, QoS 0 sent, take_all) keeps its last
- * packet_id and state for the caller's information; its prev, next (except
- * as a list link) and xnext are NULL.
+ * Smaller decisions:
+ *  - on_connected sets *done (NULL when nothing completed); it does not
+ *    append to a list the caller passes in. done may be NULL only with
+ *    session_present.
+ *  - take_all empties the outbox, the in-flight list and the transmit queue
+ *    but keeps the inbound QoS 2 ids: they are the broker's messages, not
+ *    ops, and forgetting them could deliver a message twice.
+ *  - A window of 0 is treated as 1 (MQTT 5 forbids Receive Maximum 0).
+ *  - in_qos2_publish(0) returns true and remembers nothing (0 is never a
+ *    valid id; the decoder rejects it).
+ *  - next_resend is send_transmit alone; next_send is send_transmit, then
+ *    send_queued.
+ *  - An op handed back to the caller (done, QoS 0 sent, take_all) keeps its
+ *    last packet_id and state for the caller's information; its prev, next
+ *    (except as a list link) and xnext are NULL.
  */
 #include "session.h"
 
 #include <assert.h>
 #include <stdlib.h>
 
+#include "codec.h"
 #include "ferry/ferry.h"
 
-/*
- * The acknowledgement packet types (MQTT 3.1.1 table 2.1, MQTT 5.0 table 2-1),
- * the values of enum ferry_ptype. codec.h is not included because it cannot
- * be included beside ferry/ferry.h while both define struct ferry_will; the
- * session suite passes codec.h's constants to prove these equal them.
- */
-enum {
-	PT_PUBACK = 4,
-	PT_PUBREC = 5,
-	PT_PUBCOMP = 7,
-	PT_SUBACK = 9,
-	PT_UNSUBACK = 11,
-};
-
-#define ID_MAX 65535u
+#define ID_MAX      65535u
 #define TAB_MIN_CAP 8u
 
 /* Open-addressing set of uint16 ids (0 = empty), with an optional value per id. */
@@ -69,7 +68,7 @@ struct idtab {
 	struct ferry_op **vals; /* NULL for a plain set */
 	uint32_t cap;           /* 0 or a power of two */
 	uint32_t count;
-	uint8_t bits;           /* cap == 1 << bits */
+	uint8_t bits; /* cap == 1 << bits */
 	bool with_vals;
 };
 
@@ -366,12 +365,12 @@ static enum ferry_send_what send_queued(struct ferry_session *s, struct ferry_op
 	return what_for(op);
 }
 
-enum ferry_send_what ferry__session_next_send(struct ferry_session *s, struct ferry_op **out)
+/* Sends the transmit queue head (a resend or a PUBREL), if any. */
+static enum ferry_send_what send_transmit(struct ferry_session *s, struct ferry_op **out)
 {
 	struct ferry_op *op = s->xhead;
-	*out = NULL;
 	if (!op)
-		return send_queued(s, out);
+		return FERRY_SEND_NONE;
 	s->xhead = op->xnext;
 	if (!s->xhead)
 		s->xtail = NULL;
@@ -386,6 +385,19 @@ enum ferry_send_what ferry__session_next_send(struct ferry_session *s, struct fe
 	return what_for(op);
 }
 
+enum ferry_send_what ferry__session_next_send(struct ferry_session *s, struct ferry_op **out)
+{
+	*out = NULL;
+	enum ferry_send_what what = send_transmit(s, out);
+	return what != FERRY_SEND_NONE ? what : send_queued(s, out);
+}
+
+enum ferry_send_what ferry__session_next_resend(struct ferry_session *s, struct ferry_op **out)
+{
+	*out = NULL;
+	return send_transmit(s, out);
+}
+
 /* ---- acknowledgements --------------------------------------------------------------- */
 
 /* Whether op, in its current state, accepts an ack of type ptype. */
@@ -394,17 +406,17 @@ static bool accepts(const struct ferry_op *op, int ptype)
 	bool q1 = op->kind == FERRY_OP_PUBLISH && op->qos == 1;
 	bool q2 = op->kind == FERRY_OP_PUBLISH && op->qos == 2;
 	if (op->state == FERRY_OPS_WAIT_COMP)
-		return q2 && (ptype == PT_PUBCOMP || ptype == PT_PUBREC);
+		return q2 && (ptype == FERRY_PUBCOMP || ptype == FERRY_PUBREC);
 	if (op->state != FERRY_OPS_WAIT_ACK)
 		return false;
 	switch (ptype) {
-	case PT_PUBACK:
+	case FERRY_PUBACK:
 		return q1;
-	case PT_PUBREC:
+	case FERRY_PUBREC:
 		return q2;
-	case PT_SUBACK:
+	case FERRY_SUBACK:
 		return op->kind == FERRY_OP_SUBSCRIBE;
-	case PT_UNSUBACK:
+	case FERRY_UNSUBACK:
 		return op->kind == FERRY_OP_UNSUBSCRIBE;
 	default:
 		return false;
@@ -421,7 +433,7 @@ enum ferry_ack_result ferry__session_on_ack(struct ferry_session *s, int ptype, 
 	struct ferry_op *op = s->ids.vals[slot];
 	if (!accepts(op, ptype))
 		return FERRY_ACK_WRONG_STATE;
-	if (ptype == PT_PUBREC && reason < 0x80) {
+	if (ptype == FERRY_PUBREC && reason < 0x80) {
 		op->state = FERRY_OPS_SEND_REL;
 		xq_append(s, op);
 		return FERRY_ACK_SEND_PUBREL;

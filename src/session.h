@@ -36,7 +36,8 @@
  * Invariants: every op with a packet id is in the in-flight list and the id
  * index, and no two share an id; ids are 1..65535; the number of in-flight
  * QoS>0 PUBLISHes never exceeds the window; the transmit queue holds only
- * in-flight ops in RESEND or SEND_REL, in in-flight order.
+ * in-flight ops in RESEND or SEND_REL: right after a reconnect in in-flight
+ * order, otherwise PUBRELs in the order their PUBRECs arrived (MQTT 4.6).
  */
 #ifndef FERRY_SESSION_H
 #define FERRY_SESSION_H

@@ -54,6 +54,9 @@ int ferry__topic_index_remove(struct ferry_topic_index *ix, const uint8_t *filte
 /* Number of filters stored. */
 size_t ferry__topic_index_count(const struct ferry_topic_index *ix);
 
+/* Number of trie nodes (root excluded): shows that removal prunes empty nodes. */
+size_t ferry__topic_index_nodes(const struct ferry_topic_index *ix);
+
 /*
  * ferry__topic_index_match - call fn(value, arg) once for each stored filter
  * that matches the topic name (in no particular order). fn returning non-zero

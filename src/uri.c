@@ -33,10 +33,16 @@ struct scheme_def {
 	uint16_t port;
 };
 
+/* clang-format off */
 static const struct scheme_def schemes[] = {
-	{"tcp", FERRY_URI_TCP, 1883}, {"mqtt", FERRY_URI_TCP, 1883}, {"ssl", FERRY_URI_TLS, 8883},
-	{"mqtts", FERRY_URI_TLS, 8883}, {"ws", FERRY_URI_WS, 80}, {"wss", FERRY_URI_WSS, 443},
+	{"tcp", FERRY_URI_TCP, 1883},
+	{"mqtt", FERRY_URI_TCP, 1883},
+	{"ssl", FERRY_URI_TLS, 8883},
+	{"mqtts", FERRY_URI_TLS, 8883},
+	{"ws", FERRY_URI_WS, 80},
+	{"wss", FERRY_URI_WSS, 443},
 };
+/* clang-format on */
 
 static const char default_ws_path[] = "/mqtt";
 

@@ -54,7 +54,7 @@ for m in $PURE; do
 	files="$files $src/$m.c"
 	[ -f "$src/$m.h" ] && files="$files $src/$m.h"
 done
-[ -f "$src/codec.h" ] && files="$files $src/codec.h $src/cursor.h"
+[ -f "$src/codec.h" ] && files="$files $src/codec.h $src/codec_rules.h $src/cursor.h"
 if check $files; then
 	echo "check-purity: $(echo $PURE | wc -w) pure modules clean"
 else

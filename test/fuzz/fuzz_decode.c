@@ -39,7 +39,8 @@ static const uint8_t *frame_lo, *frame_hi;
 
 static void require_inside(struct ferry_bytes b)
 {
-	require(b.len == 0 || (b.p >= frame_lo && b.p + b.len <= frame_hi), "view outside the frame");
+	require(b.len == 0 || (b.p >= frame_lo && b.p + b.len <= frame_hi),
+	        "view outside the frame");
 }
 
 static bool same_bytes(struct ferry_bytes a, struct ferry_bytes b)
@@ -211,7 +212,8 @@ static void compare_props(const struct ferry_props *a, const struct ferry_props 
 	require(a->payload_format == b->payload_format &&
 	            a->request_problem_info == b->request_problem_info &&
 	            a->request_response_info == b->request_response_info &&
-	            a->maximum_qos == b->maximum_qos && a->retain_available == b->retain_available &&
+	            a->maximum_qos == b->maximum_qos &&
+	            a->retain_available == b->retain_available &&
 	            a->wildcard_sub_available == b->wildcard_sub_available &&
 	            a->sub_id_available == b->sub_id_available &&
 	            a->shared_sub_available == b->shared_sub_available,
@@ -286,7 +288,8 @@ static void compare(struct ferry_packet *a, struct ferry_packet *b)
 	case FERRY_PUBREC:
 	case FERRY_PUBREL:
 	case FERRY_PUBCOMP:
-		require(a->u.ack.packet_id == b->u.ack.packet_id && a->u.ack.reason == b->u.ack.reason,
+		require(a->u.ack.packet_id == b->u.ack.packet_id &&
+		            a->u.ack.reason == b->u.ack.reason,
 		        "acknowledgement differs");
 		break;
 	case FERRY_SUBSCRIBE:
@@ -311,7 +314,8 @@ static void compare(struct ferry_packet *a, struct ferry_packet *b)
 	}
 	case FERRY_DISCONNECT:
 	case FERRY_AUTH:
-		require(a->u.disconnect.reason == b->u.disconnect.reason, "DISCONNECT/AUTH differs");
+		require(a->u.disconnect.reason == b->u.disconnect.reason,
+		        "DISCONNECT/AUTH differs");
 		break;
 	default:
 		break;
@@ -352,7 +356,8 @@ static bool encoder_may_refuse(const struct ferry_packet *p, int rc)
 static void roundtrip(const struct ferry_codec_cfg *cfg, struct ferry_packet *p)
 {
 	uint8_t version = p->type == FERRY_CONNECT ? p->u.connect.version : cfg->version;
-	struct ferry_codec_cfg cfg2 = {.version = cfg->version, .peer = cfg->peer, .max_packet_size = 0};
+	struct ferry_codec_cfg cfg2 = {
+	    .version = cfg->version, .peer = cfg->peer, .max_packet_size = 0};
 	uint8_t *enc1 = NULL, *enc2 = NULL;
 	size_t len1 = 0, len2 = 0;
 	struct ferry_packet q;
@@ -394,6 +399,7 @@ static void check_frame(const struct ferry_codec_cfg *cfg, const uint8_t *f, siz
 	free_arrays(&a);
 }
 
+static const uint8_t versions[4] = {3, 4, 5, 5};
 static const size_t chunk_sizes[8] = {1, 2, 3, 5, 16, 127, 1000, (size_t)-1};
 static const uint32_t max_sizes[4] = {0, 16, 300, 100000};
 
@@ -410,7 +416,8 @@ static void feed(struct ferry_frame_reader *r, const struct ferry_codec_cfg *cfg
 		require(used <= len - pos, "reader consumed past the chunk");
 		if (rc) {
 			require(!complete, "reader error with a frame");
-			require(ferry__frame_next(r, data, len, &again, &f, &complete) == rc && again == 0,
+			require(ferry__frame_next(r, data, len, &again, &f, &complete) == rc &&
+			            again == 0,
 			        "reader error is not sticky");
 			ferry__frame_reader_reset(r);
 			pos += used ? used : 1;
@@ -430,9 +437,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	uint8_t c = data[0];
-	uint8_t v = (uint8_t)(c & 0x03u);
 	struct ferry_codec_cfg cfg = {
-	    .version = (uint8_t)(v == 0 ? 3 : v == 1 ? 4 : 5),
+	    .version = versions[c & 0x03u],
 	    .peer = (uint8_t)((c >> 2) & 1u),
 	    .max_packet_size = max_sizes[c >> 6],
 	};

@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	register_support_suite();
+	register_client_suite();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1) {

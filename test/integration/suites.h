@@ -7,5 +7,6 @@
 #define FERRY_ITEST_SUITES_H
 
 void register_support_suite(void);
+void register_client_suite(void);
 
 #endif

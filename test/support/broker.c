@@ -43,20 +43,20 @@
 
 #include "ferry/error.h"
 
-#define MOSQUITTO "/usr/sbin/mosquitto"
+#define MOSQUITTO        "/usr/sbin/mosquitto"
 #define MOSQUITTO_PASSWD "/usr/bin/mosquitto_passwd"
-#define WAIT_MS 10000   /* every bounded wait */
-#define START_TRIES 5   /* fresh ports tried when one is taken meanwhile */
-#define POLL_MS 5       /* granularity of the bounded polling loops */
-#define REGISTRY_MAX 64 /* brokers alive at once in one process */
-#define ADDR_IN_USE "Address already in use"
+#define WAIT_MS          10000 /* every bounded wait */
+#define START_TRIES      5     /* fresh ports tried when one is taken meanwhile */
+#define POLL_MS          5     /* granularity of the bounded polling loops */
+#define REGISTRY_MAX     64    /* brokers alive at once in one process */
+#define ADDR_IN_USE      "Address already in use"
 
 /* --- process-wide safety net ------------------------------------------------ */
 
 struct reg_entry {
 	bool used;
-	pid_t pid;         /* running broker, 0 when none */
-	char dir[256];     /* its directory */
+	pid_t pid;     /* running broker, 0 when none */
+	char dir[256]; /* its directory */
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -140,7 +140,7 @@ static void reg_close(struct test_broker *b)
 /* --- small helpers ------------------------------------------------------------ */
 
 __attribute__((format(printf, 2, 3))) static int set_err(struct test_broker *b, const char *fmt,
-                                                          ...)
+                                                         ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -291,7 +291,7 @@ static int add_user(struct test_broker *b, const char *pwfile, const char *entry
 	if (rc)
 		return rc;
 	char *argv[] = {(char *)"mosquitto_passwd", (char *)"-b", (char *)pwfile, user,
-	                (char *)(colon + 1), NULL};
+	                (char *)(colon + 1),        NULL};
 	pid_t pid = spawn(MOSQUITTO_PASSWD, argv, outp);
 	if (pid < 0)
 		return set_err(b, "fork: %s", strerror(errno));
@@ -489,7 +489,8 @@ static int launch(struct test_broker *b, int64_t deadline, bool *in_use)
 	int st, rc = FERRY_OK;
 	for (;;) {
 		if (waitpid(pid, &st, WNOHANG) == pid) {
-			*in_use = file_has(outp, out0, ADDR_IN_USE) || file_has(logp, log0, ADDR_IN_USE);
+			*in_use =
+			    file_has(outp, out0, ADDR_IN_USE) || file_has(logp, log0, ADDR_IN_USE);
 			rc = set_err(b, "mosquitto exited at start (status 0x%x)%s; see %s", st,
 			             *in_use ? ": port in use" : "", b->dir);
 			break;
@@ -503,7 +504,8 @@ static int launch(struct test_broker *b, int64_t deadline, bool *in_use)
 		if (now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			wait_exit(pid, WAIT_MS, &st);
-			set_err(b, "mosquitto not listening on port %d after %d ms", b->port, WAIT_MS);
+			set_err(b, "mosquitto not listening on port %d after %d ms", b->port,
+			        WAIT_MS);
 			rc = FERRY_ERR_TIMEOUT;
 			break;
 		}

@@ -98,14 +98,14 @@ struct test_broker_opts {
 
 /* A broker started by test_broker_start. Fields are read-only for callers. */
 struct test_broker {
-	pid_t pid;        /* the running mosquitto, 0 when none */
-	int port;         /* 127.0.0.1 port of the main listener, 0 before start */
-	bool paused;      /* SIGSTOP sent by test_broker_pause */
-	bool have_dir;    /* dir exists and must be removed by cleanup */
-	int slot;         /* entry in the atexit safety net + 1, 0 = none */
-	char dir[256];    /* temporary directory (config, logs, database) */
-	char uri[48];     /* "tcp://127.0.0.1:PORT" */
-	char error[512];  /* last error, "" when none */
+	pid_t pid;       /* the running mosquitto, 0 when none */
+	int port;        /* 127.0.0.1 port of the main listener, 0 before start */
+	bool paused;     /* SIGSTOP sent by test_broker_pause */
+	bool have_dir;   /* dir exists and must be removed by cleanup */
+	int slot;        /* entry in the atexit safety net + 1, 0 = none */
+	char dir[256];   /* temporary directory (config, logs, database) */
+	char uri[48];    /* "tcp://127.0.0.1:PORT" */
+	char error[512]; /* last error, "" when none */
 };
 
 /*
@@ -170,9 +170,9 @@ const char *test_broker_error(const struct test_broker *b);
 void test_broker_dump_log(const struct test_broker *b, FILE *f);
 
 /*
- * test_broker_log_contains - whether the broker's log file contains the text
- * (mosquitto writes its log line by line, so what it logged before a reply
- * arrived is already there).
+ * test_broker_log_contains - whether the broker's log file contains the text.
+ * mosquitto 2.0.11 flushes each log line, so what it logged before sending a
+ * reply is in the file once the reply has arrived.
  */
 bool test_broker_log_contains(const struct test_broker *b, const char *text);
 

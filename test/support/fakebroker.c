@@ -35,10 +35,10 @@
 #include "frame.h"
 
 #define DEFAULT_TIMEOUT_MS 10000u
-#define ERR_MAX 1024
-#define HEX_SHOWN 64 /* bytes shown in a message */
-#define STOPPED 1    /* internal: destroy interrupted a wait */
-#define CLOSED 2     /* internal: the client closed the connection */
+#define ERR_MAX            1024
+#define HEX_SHOWN          64 /* bytes shown in a message */
+#define STOPPED            1  /* internal: destroy interrupted a wait */
+#define CLOSED             2  /* internal: the client closed the connection */
 
 struct step {
 	enum test_fake_op op;
@@ -81,8 +81,8 @@ struct test_fake {
 };
 
 static const char *const op_names[] = {
-	"END",   "ACCEPT", "EXPECT",       "EXPECT_BYTES", "SEND",        "SEND_SPLIT",
-	"CLOSE", "RESET",  "EXPECT_CLOSE", "PING_AUTO",    "PING_MANUAL", "WAIT_GO",
+    "END",   "ACCEPT", "EXPECT",       "EXPECT_BYTES", "SEND",        "SEND_SPLIT",
+    "CLOSE", "RESET",  "EXPECT_CLOSE", "PING_AUTO",    "PING_MANUAL", "WAIT_GO",
 };
 
 /* --- hex text ------------------------------------------------------------------ */
@@ -159,9 +159,8 @@ static void step_name(const struct test_fake *fb, char *out, size_t cap)
  * Records the failure of the current step (the first one only) with a
  * message, optionally followed by bytes in hex. Returns rc.
  */
-__attribute__((format(printf, 5, 6))) static int fail(struct test_fake *fb, int rc,
-                                                      const uint8_t *bytes, size_t n,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int
+fail(struct test_fake *fb, int rc, const uint8_t *bytes, size_t n, const char *fmt, ...)
 {
 	char name[64], msg[ERR_MAX];
 	step_name(fb, name, sizeof name);
@@ -201,7 +200,8 @@ static int wait_fd(struct test_fake *fb, int fd, short events, int64_t deadline)
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
 			return 0;
-		struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = fb->wake[0], .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = fd, .events = events},
+		                      {.fd = fb->wake[0], .events = POLLIN}};
 		int n = poll(p, 2, (int)left);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -246,8 +246,11 @@ static int record(struct test_fake *fb, const struct ferry_frame *fr, uint8_t **
 		fb->recs = nr;
 		fb->caprecs = cap;
 	}
-	fb->recs[fb->nrecs++] = (struct test_fake_frame){
-		.conn = fb->nconn - 1, .step = fb->cur, .type = data[0] >> 4, .data = data, .len = fr->len};
+	fb->recs[fb->nrecs++] = (struct test_fake_frame){.conn = fb->nconn - 1,
+	                                                 .step = fb->cur,
+	                                                 .type = data[0] >> 4,
+	                                                 .data = data,
+	                                                 .len = fr->len};
 	pthread_mutex_unlock(&fb->lock);
 	*copy = data;
 	return FERRY_OK;
@@ -400,8 +403,8 @@ static int send_all(struct test_fake *fb, const uint8_t *p, size_t n, int64_t de
 		int w = wait_fd(fb, fb->cfd, POLLOUT, deadline);
 		if (w == 0)
 			return fail(fb, FERRY_ERR_TIMEOUT, NULL, 0,
-			            "client read nothing for %u ms (%zu bytes unsent)", step_timeout(fb),
-			            n);
+			            "client read nothing for %u ms (%zu bytes unsent)",
+			            step_timeout(fb), n);
 		if (w < 0)
 			return fail(fb, FERRY_ERR_STATE, NULL, 0, "%s",
 			            w == -STOPPED ? "fake broker destroyed" : strerror(-w));
@@ -582,7 +585,8 @@ static int copy_script(struct test_fake *fb, const struct test_fake_step *script
 		struct step *s = &fb->steps[i];
 		*s = (struct step){.op = in->op, .type = in->type, .timeout_ms = in->timeout_ms};
 		if ((unsigned)in->op > FAKE_WAIT_GO) {
-			fprintf(stderr, "test_fake_start: step %zu: unknown op %d\n", i, (int)in->op);
+			fprintf(stderr, "test_fake_start: step %zu: unknown op %d\n", i,
+			        (int)in->op);
 			return FERRY_ERR_INVAL;
 		}
 		if (!in->hex)

@@ -32,6 +32,12 @@
  * timeout_ms, else the script's, else 10 s). When the script ends (FAKE_END)
  * the current connection is left open until test_fake_destroy.
  *
+ * Races to avoid in scripts: a SEND after the client has closed fails
+ * ("send: Broken pipe") or not, depending on timing; after sending something
+ * that makes the client give up, use FAKE_EXPECT_CLOSE (or FAKE_EXPECT of the
+ * DISCONNECT an MQTT 5 client sends first), not another SEND. Connections
+ * that arrive when the script is not at FAKE_ACCEPT wait in the backlog.
+ *
  * Ownership: the script is borrowed for the call of test_fake_start (the hex
  * is parsed then; a malformed hex string makes start fail). The fake broker
  * is owned by the caller and freed by test_fake_destroy. Frames returned by

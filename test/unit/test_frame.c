@@ -115,8 +115,9 @@ static void test_many_frames_one_chunk_zero_copy(void)
 		size_t used = 0;
 		struct ferry_frame f = {NULL, 0};
 		bool complete = false;
-		ASSERT_RC(ferry__frame_next(&r, stream + off, stream_len - off, &used, &f, &complete),
-		          FERRY_OK);
+		ASSERT_RC(
+		    ferry__frame_next(&r, stream + off, stream_len - off, &used, &f, &complete),
+		    FERRY_OK);
 		CU_ASSERT_FATAL(complete);
 		CU_ASSERT(f.data == stream + off); /* zero copy: the chunk itself */
 		CU_ASSERT_EQUAL(f.len, frame_ends[i] - off);
@@ -169,7 +170,8 @@ static void test_oversize_refused_at_header(void)
 	ferry__frame_reader_init(&r, 100, false);
 	ASSERT_RC(ferry__frame_next(&r, in, 1, &used, &f, &complete), FERRY_OK);
 	ASSERT_RC(ferry__frame_next(&r, in + 1, 1, &used, &f, &complete), FERRY_OK);
-	ASSERT_RC(ferry__frame_next(&r, in + 2, 1, &used, &f, &complete), FERRY_ERR_PACKET_TOO_LARGE);
+	ASSERT_RC(ferry__frame_next(&r, in + 2, 1, &used, &f, &complete),
+	          FERRY_ERR_PACKET_TOO_LARGE);
 	CU_ASSERT_PTR_NULL(r.buf);
 	ferry__frame_reader_free(&r);
 }
@@ -246,7 +248,8 @@ static void check_limit(uint32_t limit, size_t total, bool bytewise, int want)
 	int rc = FERRY_OK;
 	ferry__frame_reader_init(&r, limit, true);
 	while (rc == FERRY_OK && off < total && !complete) {
-		rc = ferry__frame_next(&r, in + off, bytewise ? 1 : total - off, &used, &f, &complete);
+		rc = ferry__frame_next(&r, in + off, bytewise ? 1 : total - off, &used, &f,
+		                       &complete);
 		off += used;
 	}
 	ASSERT_RC(rc, want);

@@ -23,6 +23,7 @@ struct ka_case {
 };
 
 /* Interval 10 s unless said otherwise; the default ping timeout is then 5 s. */
+/* clang-format off */
 static const struct ka_case cases[] = {
 	{"keepalive 0: never", 0, 0, 0, 0, 0, false, 1000000, FERRY_KA_NONE, NEVER},
 	{"keepalive 0 with a ping outstanding", 0, 0, 0, 0, 0, true, 1000000, FERRY_KA_NONE, NEVER},
@@ -61,24 +62,25 @@ static const struct ka_case cases[] = {
 	 FERRY_KA_NONE, NEVER},
 	{"1.5 x keepalive of 60 s", 60000, 0, 60000, 0, 60000, true, 90000, FERRY_KA_LOST, NEVER},
 };
+/* clang-format on */
 
 static void test_table(void)
 {
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct ka_case *c = &cases[i];
 		struct ferry_ka_state ka = {
-			.interval_ms = c->interval,
-			.ping_timeout_ms = c->timeout,
-			.last_sent = c->last_sent,
-			.last_received = c->last_received,
-			.ping_sent_at = c->ping_sent_at,
-			.ping_outstanding = c->outstanding,
+		    .interval_ms = c->interval,
+		    .ping_timeout_ms = c->timeout,
+		    .last_sent = c->last_sent,
+		    .last_received = c->last_received,
+		    .ping_sent_at = c->ping_sent_at,
+		    .ping_outstanding = c->outstanding,
 		};
 		uint64_t next = 12345;
 		enum ferry_ka_action got = ferry__keepalive_check(&ka, c->now, &next);
 		char msg[256];
-		snprintf(msg, sizeof msg, "%s: action %d deadline %llu, expected %d and %llu", c->what,
-		         (int)got, (unsigned long long)next, (int)c->want,
+		snprintf(msg, sizeof msg, "%s: action %d deadline %llu, expected %d and %llu",
+		         c->what, (int)got, (unsigned long long)next, (int)c->want,
 		         (unsigned long long)c->want_deadline);
 		CU_assertImplementation(got == c->want && next == c->want_deadline, __LINE__, msg,
 		                        __FILE__, "", CU_FALSE);

@@ -29,10 +29,10 @@ struct row {
 	int err;
 };
 
+/* clang-format off */
 #define R(d, v, p, m, e, h) {d, v, FERRY_PEER_##p, m, h, FERRY_ERR_##e}
 #define A(d, v, p, m, h) {d, v, FERRY_PEER_##p, m, h, FERRY_OK}
 
-/* clang-format off */
 static const struct row bad[] = {
 	R("type 0 from server (3.1.1)", 4, SERVER, 0, PACKET_TYPE, "00 00"),
 	R("type 0 from client (3.1.1)", 4, CLIENT, 0, PACKET_TYPE, "00 00"),
@@ -113,6 +113,7 @@ static const struct row bad[] = {
 	R("length cut after its continuation bit", 4, SERVER, 0, TRUNCATED, "D0 80"),
 	R("length cut after 3 continued bytes", 4, SERVER, 0, TRUNCATED, "30 FF FF FF"),
 	R("only the type byte", 4, SERVER, 0, TRUNCATED, "D0"),
+	R("type 0, frame ends mid-length (header read first)", 4, SERVER, 0, TRUNCATED, "00 E3"),
 	R("non-minimal length 80 00 (5.0)", 5, CLIENT, 0, VARINT_NON_MINIMAL, "C0 80 00"),
 	R("non-minimal length 80 80 00 (5.0)", 5, SERVER, 0, VARINT_NON_MINIMAL, "D0 80 80 00"),
 	R("non-minimal length 83 00 for 3 (5.0)", 5, SERVER, 0, VARINT_NON_MINIMAL,
@@ -697,9 +698,9 @@ static void row_check(bool ok, const struct row *r, const char *what, int got, u
 {
 	char msg[512];
 	if (!ok)
-		snprintf(msg, sizeof msg, "row \"%s\" (v%u, %s, %s): %s gave %s, expected %s", r->desc,
-		         r->version, r->peer == FERRY_PEER_SERVER ? "server" : "client", r->hex, what,
-		         ferry_errname(got), ferry_errname(r->err));
+		snprintf(msg, sizeof msg, "row \"%s\" (v%u, %s, %s): %s gave %s, expected %s",
+		         r->desc, r->version, r->peer == FERRY_PEER_SERVER ? "server" : "client",
+		         r->hex, what, ferry_errname(got), ferry_errname(r->err));
 	else
 		msg[0] = 0;
 	CU_assertImplementation(ok, line, msg, __FILE__, "", CU_FALSE);
@@ -725,10 +726,12 @@ static void check_framed(const struct row *r, const struct ferry_codec_cfg *cfg,
 			goto out;
 		}
 		if (complete) {
-			row_check(i + 1 == n, r, "a frame shorter than the input", FERRY_OK, __LINE__);
+			row_check(i + 1 == n, r, "a frame shorter than the input", FERRY_OK,
+			          __LINE__);
 			struct ferry_packet p;
 			rc = ferry__decode(cfg, f.data, f.len, &p);
-			row_check(rc == r->err, r, "ferry__decode of the reader's frame", rc, __LINE__);
+			row_check(rc == r->err, r, "ferry__decode of the reader's frame", rc,
+			          __LINE__);
 			goto out;
 		}
 	}
@@ -742,7 +745,8 @@ static void check_row(const struct row *r)
 {
 	uint8_t in[512];
 	size_t n = test_hex(r->hex, in, sizeof in);
-	struct ferry_codec_cfg cfg = {.version = r->version, .peer = r->peer, .max_packet_size = r->max};
+	struct ferry_codec_cfg cfg = {
+	    .version = r->version, .peer = r->peer, .max_packet_size = r->max};
 	struct ferry_packet p;
 	int rc = ferry__decode(&cfg, in, n, &p);
 	row_check(rc == r->err, r, "ferry__decode", rc, __LINE__);
@@ -770,12 +774,13 @@ static void test_table_consistent(void)
 	for (size_t i = 0; i < NROWS(bad); i++) {
 		for (size_t j = i + 1; j < NROWS(bad); j++) {
 			const struct row *a = &bad[i], *b = &bad[j];
-			bool same = a->version == b->version && a->peer == b->peer && a->max == b->max &&
-			            strcmp(a->hex, b->hex) == 0;
+			bool same = a->version == b->version && a->peer == b->peer &&
+			            a->max == b->max && strcmp(a->hex, b->hex) == 0;
 			CU_ASSERT(!same || a->err == b->err);
 		}
 		for (size_t j = 0; j < NROWS(good); j++)
-			CU_ASSERT(strcmp(bad[i].hex, good[j].hex) != 0 || bad[i].version != good[j].version ||
+			CU_ASSERT(strcmp(bad[i].hex, good[j].hex) != 0 ||
+			          bad[i].version != good[j].version ||
 			          bad[i].peer != good[j].peer || bad[i].max != good[j].max);
 	}
 }
@@ -813,7 +818,8 @@ static uint8_t *many_users(const uint8_t *head, size_t hn, size_t users, const u
 static void test_ten_thousand_user_properties(void)
 {
 	static const uint8_t fmt[] = {0x01, 0x01};
-	struct ferry_codec_cfg cfg = {.version = 5, .peer = FERRY_PEER_SERVER, .max_packet_size = 0};
+	struct ferry_codec_cfg cfg = {
+	    .version = 5, .peer = FERRY_PEER_SERVER, .max_packet_size = 0};
 	struct ferry_packet p;
 	size_t len;
 	uint8_t *buf = many_users(fmt, sizeof fmt, 10000, NULL, 0, &len);
@@ -828,7 +834,8 @@ static void test_ten_thousand_user_properties(void)
 	ferry__props_iter_init(&it, &p.u.publish.props);
 	while (ferry__props_next_user(&it, &up)) {
 		seen++;
-		if (up.name.len == 1 && up.name.p[0] == 'k' && up.value.len == 1 && up.value.p[0] == 'v')
+		if (up.name.len == 1 && up.name.p[0] == 'k' && up.value.len == 1 &&
+		    up.value.p[0] == 'v')
 			right++;
 	}
 	CU_ASSERT_EQUAL(seen, 10000);

@@ -16,27 +16,25 @@
 #include "suites.h"
 #include "util.h"
 
-/* Defined in test_vectors.c: asserts that got carries every field of want. */
-void test_expect_packet(uint8_t version, const struct ferry_packet *want,
-                        const struct ferry_packet *got, const char *what);
+#include "codec_check.h"
 
-#define V3 (1u << 3)
-#define V4 (1u << 4)
-#define V5 (1u << 5)
-#define VALL (V3 | V4 | V5)
+#define V3        (1u << 3)
+#define V4        (1u << 4)
+#define V5        (1u << 5)
+#define VALL      (V3 | V4 | V5)
 #define BIT(name) FERRY_PROP_BIT(FERRY_PROP_##name)
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define MANY 300
+#define COUNT(a)  (sizeof(a) / sizeof((a)[0]))
+#define MANY      300
 
-static uint8_t big[65536];  /* 'x' * 65536, see fill_big */
-static uint8_t bin[256];    /* 0x00..0xFF */
+static uint8_t big[65536]; /* 'x' * 65536, see fill_big */
+static uint8_t bin[256];   /* 0x00..0xFF */
 static struct ferry_sub_entry many_subs[MANY];
 static struct ferry_bytes many_filters[MANY];
 static uint8_t many_codes[MANY];
 static char filter_text[MANY][24];
 static struct ferry_user_prop users[3];
 
-static struct ferry_bytes B(const char *s)
+static struct ferry_bytes str(const char *s)
 {
 	return ferry__bytes_str(s);
 }
@@ -54,16 +52,16 @@ static void fill_data(void)
 		bin[i] = (uint8_t)i;
 	for (size_t i = 0; i < MANY; i++) {
 		snprintf(filter_text[i], sizeof filter_text[i], i % 3 ? "f/%zu/+" : "f/%zu/#", i);
-		many_filters[i] = B(filter_text[i]);
+		many_filters[i] = str(filter_text[i]);
 		many_subs[i].filter = many_filters[i];
 		many_subs[i].options = (uint8_t)(i % 3);
 	}
-	users[0].name = B("name");
-	users[0].value = B("value");
-	users[1].name = B("name"); /* a name may repeat (3.3.2.3.7) */
-	users[1].value = B("");
-	users[2].name = B("\xC3\xA9t\xC3\xA9"); /* UTF-8 "ete" with accents */
-	users[2].value = B("\xF0\x9F\x98\x80");
+	users[0].name = str("name");
+	users[0].value = str("value");
+	users[1].name = str("name"); /* a name may repeat (3.3.2.3.7) */
+	users[1].value = str("");
+	users[2].name = str("\xC3\xA9t\xC3\xA9"); /* UTF-8 "ete" with accents */
+	users[2].value = str("\xF0\x9F\x98\x80");
 }
 
 static void set_users(struct ferry_props *pr, size_t n)
@@ -74,66 +72,59 @@ static void set_users(struct ferry_props *pr, size_t n)
 
 /* ---- the packets ------------------------------------------------------------------- */
 
-static void connect_min(uint8_t v, struct ferry_packet *p)
+/*
+ * Each builder fills a zeroed packet for a version; `arg` picks a variant
+ * (a packet type, a QoS, a count) as the case table says.
+ */
+
+static void connect_min(uint8_t v, struct ferry_packet *p, int arg)
 {
 	(void)v;
+	(void)arg;
 	p->type = FERRY_CONNECT;
 	p->u.connect.clean_start = true;
 	p->u.connect.keepalive = 60;
-	p->u.connect.client_id = B("client-1");
+	p->u.connect.client_id = str("client-1");
 }
 
-static void connect_will(uint8_t v, struct ferry_packet *p, uint8_t qos, bool retain)
+/* arg: will QoS, plus 4 for a retained will. */
+static void connect_will(uint8_t v, struct ferry_packet *p, int arg)
 {
-	connect_min(v, p);
+	connect_min(v, p, 0);
 	p->u.connect.clean_start = false;
 	p->u.connect.keepalive = 65535;
 	p->u.connect.has_will = true;
-	p->u.connect.will.qos = qos;
-	p->u.connect.will.retain = retain;
-	p->u.connect.will.topic = B("clients/client-1/status");
-	p->u.connect.will.payload = B("gone");
+	p->u.connect.will.qos = (uint8_t)(arg & 3);
+	p->u.connect.will.retain = (arg & 4) != 0;
+	p->u.connect.will.topic = str("clients/client-1/status");
+	p->u.connect.will.payload = str("gone");
 }
 
-static void connect_will0(uint8_t v, struct ferry_packet *p)
+static void connect_will_auth(uint8_t v, struct ferry_packet *p, int arg)
 {
-	connect_will(v, p, 0, false);
-}
-
-static void connect_will1r(uint8_t v, struct ferry_packet *p)
-{
-	connect_will(v, p, 1, true);
-}
-
-static void connect_will2_auth(uint8_t v, struct ferry_packet *p)
-{
-	connect_will(v, p, 2, false);
+	connect_will(v, p, arg);
 	p->u.connect.will.payload.p = bin;
 	p->u.connect.will.payload.len = sizeof bin;
 	p->u.connect.has_username = true;
-	p->u.connect.username = B("user");
+	p->u.connect.username = str("user");
 	p->u.connect.has_password = true;
 	p->u.connect.password.p = bin;
 	p->u.connect.password.len = sizeof bin;
 }
 
-static void connect_user_only(uint8_t v, struct ferry_packet *p)
+/* arg: 1 user name only, 2 password only. */
+static void connect_credential(uint8_t v, struct ferry_packet *p, int arg)
 {
-	connect_min(v, p);
-	p->u.connect.has_username = true;
-	p->u.connect.username = B("\xE2\x82\xAC-user");
+	connect_min(v, p, 0);
+	p->u.connect.has_username = arg == 1;
+	p->u.connect.username = arg == 1 ? str("\xE2\x82\xAC-user") : str("");
+	p->u.connect.has_password = arg == 2;
+	p->u.connect.password = arg == 2 ? str("token") : str("");
 }
 
-static void connect_password_only(uint8_t v, struct ferry_packet *p)
+static void connect_big(uint8_t v, struct ferry_packet *p, int arg)
 {
-	connect_min(v, p);
-	p->u.connect.has_password = true;
-	p->u.connect.password = B("token");
-}
-
-static void connect_big(uint8_t v, struct ferry_packet *p)
-{
-	connect_will(v, p, 1, false);
+	connect_will(v, p, arg);
 	p->u.connect.client_id = big_view(65535);
 	p->u.connect.will.topic = big_view(65535);
 	p->u.connect.will.payload = big_view(65535);
@@ -143,16 +134,16 @@ static void connect_big(uint8_t v, struct ferry_packet *p)
 	p->u.connect.password = big_view(65535);
 }
 
-static void connect_empty_id(uint8_t v, struct ferry_packet *p)
+static void connect_empty_id(uint8_t v, struct ferry_packet *p, int arg)
 {
-	connect_min(v, p);
-	p->u.connect.client_id = B("");
-	p->u.connect.clean_start = v == 5 ? false : true; /* 5.0 does not need clean start */
+	connect_min(v, p, arg);
+	p->u.connect.client_id = str("");
+	p->u.connect.clean_start = v != 5; /* 5.0 does not need clean start */
 }
 
-static void connect_props(uint8_t v, struct ferry_packet *p)
+static void connect_props(uint8_t v, struct ferry_packet *p, int arg)
 {
-	connect_will(v, p, 1, true);
+	connect_will(v, p, arg);
 	struct ferry_props *c = &p->u.connect.props, *w = &p->u.connect.will.props;
 	c->present = BIT(SESSION_EXPIRY) | BIT(RECEIVE_MAXIMUM) | BIT(MAXIMUM_PACKET_SIZE) |
 	             BIT(TOPIC_ALIAS_MAXIMUM) | BIT(REQUEST_RESPONSE_INFO) |
@@ -163,7 +154,7 @@ static void connect_props(uint8_t v, struct ferry_packet *p)
 	c->topic_alias_maximum = 0;
 	c->request_response_info = 1;
 	c->request_problem_info = 1;
-	c->auth_method = B("SCRAM-SHA-256");
+	c->auth_method = str("SCRAM-SHA-256");
 	c->auth_data.p = bin;
 	c->auth_data.len = sizeof bin;
 	set_users(c, 3);
@@ -172,113 +163,94 @@ static void connect_props(uint8_t v, struct ferry_packet *p)
 	w->will_delay = 30;
 	w->payload_format = 1;
 	w->message_expiry = 86400;
-	w->content_type = B("text/plain; charset=utf-8");
-	w->response_topic = B("clients/client-1/reply");
-	w->correlation_data = B("\x00\x01\x02");
+	w->content_type = str("text/plain; charset=utf-8");
+	w->response_topic = str("clients/client-1/reply");
+	w->correlation_data = str("\x00\x01\x02");
 	set_users(w, 1);
 }
 
-static void connack_ok(uint8_t v, struct ferry_packet *p)
+/* arg: 0 accepted, 1 session present (3.1 cannot say it: decodes as false), 2 refused. */
+static void connack(uint8_t v, struct ferry_packet *p, int arg)
 {
-	(void)v;
 	p->type = FERRY_CONNACK;
+	p->u.connack.session_present = arg == 1;
+	if (arg == 2)
+		p->u.connack.reason = v == 5 ? 0x86 : 4; /* bad user name or password */
 }
 
-static void connack_session(uint8_t v, struct ferry_packet *p)
+static void connack_props(uint8_t v, struct ferry_packet *p, int arg)
 {
-	connack_ok(v, p);
-	p->u.connack.session_present = true; /* 3.1 cannot say it: decodes as false */
-}
-
-static void connack_refused(uint8_t v, struct ferry_packet *p)
-{
-	connack_ok(v, p);
-	p->u.connack.reason = v == 5 ? 0x86 : 4; /* bad user name or password */
-}
-
-static void connack_props(uint8_t v, struct ferry_packet *p)
-{
-	connack_session(v, p);
+	connack(v, p, arg);
 	struct ferry_props *c = &p->u.connack.props;
 	c->present = BIT(SESSION_EXPIRY) | BIT(RECEIVE_MAXIMUM) | BIT(MAXIMUM_QOS) |
 	             BIT(RETAIN_AVAILABLE) | BIT(MAXIMUM_PACKET_SIZE) | BIT(ASSIGNED_CLIENT_ID) |
-	             BIT(TOPIC_ALIAS_MAXIMUM) | BIT(REASON_STRING) |
-	             BIT(WILDCARD_SUB_AVAILABLE) | BIT(SUB_ID_AVAILABLE) |
-	             BIT(SHARED_SUB_AVAILABLE) | BIT(SERVER_KEEPALIVE) | BIT(RESPONSE_INFO) |
-	             BIT(SERVER_REFERENCE) | BIT(AUTH_METHOD) | BIT(AUTH_DATA);
+	             BIT(TOPIC_ALIAS_MAXIMUM) | BIT(REASON_STRING) | BIT(WILDCARD_SUB_AVAILABLE) |
+	             BIT(SUB_ID_AVAILABLE) | BIT(SHARED_SUB_AVAILABLE) | BIT(SERVER_KEEPALIVE) |
+	             BIT(RESPONSE_INFO) | BIT(SERVER_REFERENCE) | BIT(AUTH_METHOD) | BIT(AUTH_DATA);
 	c->session_expiry = 7200;
 	c->receive_maximum = 1;
 	c->maximum_qos = 0;
 	c->retain_available = 1;
 	c->maximum_packet_size = 1;
-	c->assigned_client_id = B("auto-5F3A");
+	c->assigned_client_id = str("auto-5F3A");
 	c->topic_alias_maximum = 65535;
-	c->reason_string = B("welcome");
+	c->reason_string = str("welcome");
 	c->wildcard_sub_available = 1;
 	c->sub_id_available = 0;
 	c->shared_sub_available = 1;
 	c->server_keepalive = 0;
-	c->response_info = B("reply/");
-	c->server_reference = B("mqtt://other:1883");
-	c->auth_method = B("SCRAM-SHA-256");
-	c->auth_data = B("server-final");
+	c->response_info = str("reply/");
+	c->server_reference = str("mqtt://other:1883");
+	c->auth_method = str("SCRAM-SHA-256");
+	c->auth_data = str("server-final");
 	set_users(c, 2);
 }
 
-static void publish(uint8_t v, struct ferry_packet *p, uint8_t qos)
+/* arg: QoS, plus 4 for retain, plus 8 for DUP. */
+static void publish(uint8_t v, struct ferry_packet *p, int arg)
 {
 	(void)v;
+	uint8_t qos = (uint8_t)(arg & 3);
 	p->type = FERRY_PUBLISH;
 	p->u.publish.qos = qos;
-	p->u.publish.packet_id = qos ? (uint16_t)(1000 + qos) : 0;
-	p->u.publish.topic = B("sensors/room-1/temperature");
-	p->u.publish.payload = B("21.5");
+	p->u.publish.retain = (arg & 4) != 0;
+	p->u.publish.dup = (arg & 8) != 0;
+	p->u.publish.packet_id = qos ? (uint16_t)(65533 + qos) : 0;
+	p->u.publish.topic = str("sensors/room-1/temperature");
+	p->u.publish.payload = str("21.5");
 }
 
-static void publish0_empty(uint8_t v, struct ferry_packet *p)
+static void publish_empty(uint8_t v, struct ferry_packet *p, int arg)
 {
-	publish(v, p, 0);
-	p->u.publish.payload = B("");
+	publish(v, p, arg);
+	p->u.publish.payload = str("");
 }
 
-static void publish1_retain(uint8_t v, struct ferry_packet *p)
+static void publish_64k(uint8_t v, struct ferry_packet *p, int arg)
 {
-	publish(v, p, 1);
-	p->u.publish.retain = true;
-}
-
-static void publish2_dup(uint8_t v, struct ferry_packet *p)
-{
-	publish(v, p, 2);
-	p->u.publish.dup = true;
-	p->u.publish.packet_id = 65535;
-}
-
-static void publish_64k(uint8_t v, struct ferry_packet *p)
-{
-	publish(v, p, 1);
+	publish(v, p, arg);
 	p->u.publish.payload = big_view(65536);
 }
 
-static void publish_long_topic(uint8_t v, struct ferry_packet *p)
+static void publish_long_topic(uint8_t v, struct ferry_packet *p, int arg)
 {
-	publish(v, p, 0);
+	publish(v, p, arg);
 	p->u.publish.topic = big_view(65535);
 	p->u.publish.payload.p = bin;
 	p->u.publish.payload.len = sizeof bin;
 }
 
-static void publish_props(uint8_t v, struct ferry_packet *p)
+static void publish_props(uint8_t v, struct ferry_packet *p, int arg)
 {
-	publish(v, p, 1);
+	publish(v, p, arg);
 	struct ferry_props *pr = &p->u.publish.props;
 	pr->present = BIT(PAYLOAD_FORMAT) | BIT(MESSAGE_EXPIRY) | BIT(CONTENT_TYPE) |
 	              BIT(RESPONSE_TOPIC) | BIT(CORRELATION_DATA) | BIT(TOPIC_ALIAS) |
 	              BIT(SUBSCRIPTION_ID);
 	pr->payload_format = 1;
 	pr->message_expiry = 0;
-	pr->content_type = B("application/json");
-	pr->response_topic = B("replies/1");
+	pr->content_type = str("application/json");
+	pr->response_topic = str("replies/1");
 	pr->correlation_data.p = bin;
 	pr->correlation_data.len = 16;
 	pr->topic_alias = 65535;
@@ -286,86 +258,52 @@ static void publish_props(uint8_t v, struct ferry_packet *p)
 	set_users(pr, 3);
 }
 
-static void publish_alias_only(uint8_t v, struct ferry_packet *p)
+static void publish_alias_only(uint8_t v, struct ferry_packet *p, int arg)
 {
-	publish(v, p, 2);
-	p->u.publish.topic = B("");
+	publish(v, p, arg);
+	p->u.publish.topic = str("");
 	p->u.publish.props.present = BIT(TOPIC_ALIAS);
 	p->u.publish.props.topic_alias = 1;
 }
 
-static void ack(uint8_t v, struct ferry_packet *p, int type, uint16_t id)
+/* PUBACK, PUBREC, PUBREL, PUBCOMP (arg: the type), reason 0, no properties. */
+static void ack(uint8_t v, struct ferry_packet *p, int arg)
 {
 	(void)v;
-	p->type = (uint8_t)type;
-	p->u.ack.packet_id = id;
+	p->type = (uint8_t)arg;
+	p->u.ack.packet_id = (uint16_t)(arg == FERRY_PUBREL ? 256 : 255 + arg);
 }
 
-static void puback(uint8_t v, struct ferry_packet *p)
+/* An ack with its type's most telling reason code and no properties. */
+static void ack_reason(uint8_t v, struct ferry_packet *p, int arg)
 {
-	ack(v, p, FERRY_PUBACK, 1);
+	ack(v, p, arg);
+	p->u.ack.reason = arg == FERRY_PUBACK ? 0x10 : arg == FERRY_PUBREC ? 0x80 : 0x92;
 }
 
-static void pubrec(uint8_t v, struct ferry_packet *p)
+/* An ack with properties: PUBREL keeps reason 0 (the long form), the others a failure. */
+static void ack_props(uint8_t v, struct ferry_packet *p, int arg)
 {
-	ack(v, p, FERRY_PUBREC, 65535);
-}
-
-static void pubrel(uint8_t v, struct ferry_packet *p)
-{
-	ack(v, p, FERRY_PUBREL, 256);
-}
-
-static void pubcomp(uint8_t v, struct ferry_packet *p)
-{
-	ack(v, p, FERRY_PUBCOMP, 255);
-}
-
-static void puback_reason(uint8_t v, struct ferry_packet *p)
-{
-	ack(v, p, FERRY_PUBACK, 7);
-	p->u.ack.reason = 0x10;
-}
-
-static void pubrec_props(uint8_t v, struct ferry_packet *p)
-{
-	ack(v, p, FERRY_PUBREC, 7);
-	p->u.ack.reason = 0x87;
-	p->u.ack.props.present = BIT(REASON_STRING);
-	p->u.ack.props.reason_string = B("not authorized for sensors/#");
+	ack(v, p, arg);
+	if (arg != FERRY_PUBREL) {
+		p->u.ack.reason = arg == FERRY_PUBCOMP ? 0x92 : 0x87;
+		p->u.ack.props.present = BIT(REASON_STRING);
+		p->u.ack.props.reason_string = str("not authorized for sensors/#");
+	}
 	set_users(&p->u.ack.props, 2);
 }
 
-static void pubrel_props(uint8_t v, struct ferry_packet *p)
-{
-	ack(v, p, FERRY_PUBREL, 7);
-	set_users(&p->u.ack.props, 1); /* reason 0 with properties: long form */
-}
-
-static void pubcomp_reason(uint8_t v, struct ferry_packet *p)
-{
-	ack(v, p, FERRY_PUBCOMP, 7);
-	p->u.ack.reason = 0x92;
-}
-
-static void subscribe_one(uint8_t v, struct ferry_packet *p)
+/* arg: how many of the MANY filters. */
+static void subscribe(uint8_t v, struct ferry_packet *p, int arg)
 {
 	(void)v;
-	static const struct ferry_sub_entry one[] = {{{(const uint8_t *)"a/+/c", 5}, 2}};
 	p->type = FERRY_SUBSCRIBE;
 	p->u.subscribe.packet_id = 1;
-	p->u.subscribe.entries = one;
-	p->u.subscribe.count = 1;
-}
-
-static void subscribe_many(uint8_t v, struct ferry_packet *p)
-{
-	subscribe_one(v, p);
 	p->u.subscribe.entries = many_subs;
-	p->u.subscribe.count = MANY;
+	p->u.subscribe.count = (size_t)arg;
 }
 
-static void subscribe_options(uint8_t v, struct ferry_packet *p)
+static void subscribe_options(uint8_t v, struct ferry_packet *p, int arg)
 {
 	static const struct ferry_sub_entry opts[] = {
 	    {{(const uint8_t *)"a", 1}, 0x04 | 0x08 | 0x20 | 1}, /* NL, RAP, RH 2, QoS 1 */
@@ -373,7 +311,7 @@ static void subscribe_options(uint8_t v, struct ferry_packet *p)
 	    {{(const uint8_t *)"$share/group/c/+", 16}, 0x08},   /* shared, RAP */
 	    {{(const uint8_t *)"+", 1}, 0x00},
 	};
-	subscribe_one(v, p);
+	subscribe(v, p, arg);
 	p->u.subscribe.entries = opts;
 	p->u.subscribe.count = COUNT(opts);
 	p->u.subscribe.props.present = BIT(SUBSCRIPTION_ID);
@@ -381,180 +319,147 @@ static void subscribe_options(uint8_t v, struct ferry_packet *p)
 	set_users(&p->u.subscribe.props, 1);
 }
 
-static void suback_codes(uint8_t v, struct ferry_packet *p, size_t n)
+/* arg: how many codes, cycling through the version's valid ones. */
+static void suback(uint8_t v, struct ferry_packet *p, int arg)
 {
 	p->type = FERRY_SUBACK;
 	p->u.suback.packet_id = 9;
 	for (size_t i = 0; i < MANY; i++)
 		many_codes[i] = (uint8_t)(i % (v == 3 ? 3 : 4) == 3 ? 0x80 : i % 3);
 	p->u.suback.reasons = many_codes;
-	p->u.suback.count = n;
+	p->u.suback.count = (size_t)arg;
 }
 
-static void suback_one(uint8_t v, struct ferry_packet *p)
+static void suback_props(uint8_t v, struct ferry_packet *p, int arg)
 {
-	suback_codes(v, p, 1);
-}
-
-static void suback_many(uint8_t v, struct ferry_packet *p)
-{
-	suback_codes(v, p, MANY);
-}
-
-static void suback_props(uint8_t v, struct ferry_packet *p)
-{
-	static const uint8_t codes[] = {0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F,
-	                                0x91, 0x97, 0x9E, 0xA1, 0xA2};
-	suback_codes(v, p, 1);
+	static const uint8_t codes[] = {0x00, 0x01, 0x02, 0x80, 0x83, 0x87,
+	                                0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2};
+	suback(v, p, arg);
 	p->u.suback.reasons = codes;
 	p->u.suback.count = COUNT(codes);
 	p->u.suback.props.present = BIT(REASON_STRING);
-	p->u.suback.props.reason_string = B("partly");
+	p->u.suback.props.reason_string = str("partly");
 	set_users(&p->u.suback.props, 3);
 }
 
-static void unsubscribe_one(uint8_t v, struct ferry_packet *p)
+/* arg: how many of the MANY filters; user properties with more than one. */
+static void unsubscribe(uint8_t v, struct ferry_packet *p, int arg)
 {
 	(void)v;
 	p->type = FERRY_UNSUBSCRIBE;
 	p->u.unsubscribe.packet_id = 2;
 	p->u.unsubscribe.filters = many_filters;
-	p->u.unsubscribe.count = 1;
-}
-
-static void unsubscribe_many(uint8_t v, struct ferry_packet *p)
-{
-	unsubscribe_one(v, p);
-	p->u.unsubscribe.count = MANY;
-	if (v == 5)
+	p->u.unsubscribe.count = (size_t)arg;
+	if (arg > 1)
 		set_users(&p->u.unsubscribe.props, 2);
 }
 
-static void unsuback(uint8_t v, struct ferry_packet *p)
+static void unsuback(uint8_t v, struct ferry_packet *p, int arg)
 {
 	static const uint8_t codes[] = {0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91};
+	(void)arg;
 	p->type = FERRY_UNSUBACK;
 	p->u.suback.packet_id = 2;
 	if (v == 5) {
 		p->u.suback.reasons = codes;
 		p->u.suback.count = COUNT(codes);
 		p->u.suback.props.present = BIT(REASON_STRING);
-		p->u.suback.props.reason_string = B("done");
+		p->u.suback.props.reason_string = str("done");
 	}
 }
 
-static void pingreq(uint8_t v, struct ferry_packet *p)
+/* A packet with no fields (arg: the type): PINGREQ, PINGRESP, DISCONNECT, AUTH. */
+static void bare(uint8_t v, struct ferry_packet *p, int arg)
 {
 	(void)v;
-	p->type = FERRY_PINGREQ;
+	p->type = (uint8_t)arg;
 }
 
-static void pingresp(uint8_t v, struct ferry_packet *p)
+/* DISCONNECT or AUTH (arg) with a reason code and no properties. */
+static void disconnect_reason(uint8_t v, struct ferry_packet *p, int arg)
 {
-	(void)v;
-	p->type = FERRY_PINGRESP;
+	bare(v, p, arg);
+	p->u.disconnect.reason = arg == FERRY_AUTH ? 0x19 : 0x04;
 }
 
-static void disconnect(uint8_t v, struct ferry_packet *p)
+static void disconnect_props(uint8_t v, struct ferry_packet *p, int arg)
 {
-	(void)v;
-	p->type = FERRY_DISCONNECT;
-}
-
-static void disconnect_reason(uint8_t v, struct ferry_packet *p)
-{
-	disconnect(v, p);
-	p->u.disconnect.reason = 0x04;
-}
-
-static void disconnect_props(uint8_t v, struct ferry_packet *p)
-{
-	disconnect(v, p);
-	p->u.disconnect.reason = 0x8B;
-	p->u.disconnect.props.present = BIT(SESSION_EXPIRY) | BIT(REASON_STRING) |
-	                                BIT(SERVER_REFERENCE);
-	p->u.disconnect.props.session_expiry = 60;
-	p->u.disconnect.props.reason_string = B("bye");
-	p->u.disconnect.props.server_reference = B("other");
-	set_users(&p->u.disconnect.props, 1);
-}
-
-static void auth_short(uint8_t v, struct ferry_packet *p)
-{
-	(void)v;
-	p->type = FERRY_AUTH;
-}
-
-static void auth_reason(uint8_t v, struct ferry_packet *p)
-{
-	auth_short(v, p);
-	p->u.disconnect.reason = 0x19; /* reason without properties: property length 0 */
-}
-
-static void auth_props(uint8_t v, struct ferry_packet *p)
-{
-	auth_short(v, p);
-	p->u.disconnect.reason = 0x18;
-	p->u.disconnect.props.present = BIT(AUTH_METHOD) | BIT(AUTH_DATA) | BIT(REASON_STRING);
-	p->u.disconnect.props.auth_method = B("SCRAM-SHA-256");
-	p->u.disconnect.props.auth_data.p = bin;
-	p->u.disconnect.props.auth_data.len = 200;
-	p->u.disconnect.props.reason_string = B("continue");
-	set_users(&p->u.disconnect.props, 2);
+	bare(v, p, arg);
+	struct ferry_props *pr = &p->u.disconnect.props;
+	if (arg == FERRY_AUTH) {
+		p->u.disconnect.reason = 0x18;
+		pr->present = BIT(AUTH_METHOD) | BIT(AUTH_DATA) | BIT(REASON_STRING);
+		pr->auth_method = str("SCRAM-SHA-256");
+		pr->auth_data.p = bin;
+		pr->auth_data.len = 200;
+	} else {
+		p->u.disconnect.reason = 0x8B;
+		pr->present = BIT(SESSION_EXPIRY) | BIT(REASON_STRING) | BIT(SERVER_REFERENCE);
+		pr->session_expiry = 60;
+		pr->server_reference = str("other");
+	}
+	pr->reason_string = str("bye");
+	set_users(pr, 1);
 }
 
 struct rt_case {
 	const char *name;
 	unsigned versions;
-	void (*build)(uint8_t version, struct ferry_packet *p);
+	void (*build)(uint8_t version, struct ferry_packet *p, int arg);
+	int arg;
 };
 
 static const struct rt_case cases[] = {
-	{"CONNECT minimal", VALL, connect_min},
-	{"CONNECT will QoS 0", VALL, connect_will0},
-	{"CONNECT will QoS 1 retained", VALL, connect_will1r},
-	{"CONNECT will QoS 2, user name, binary password", VALL, connect_will2_auth},
-	{"CONNECT user name only", VALL, connect_user_only},
-	{"CONNECT password only", V5, connect_password_only},
-	{"CONNECT 65,535-byte strings", V4 | V5, connect_big},
-	{"CONNECT empty client id", V4 | V5, connect_empty_id},
-	{"CONNECT every property", VALL, connect_props},
-	{"CONNACK accepted", VALL, connack_ok},
-	{"CONNACK session present", VALL, connack_session},
-	{"CONNACK refused", VALL, connack_refused},
-	{"CONNACK every property", VALL, connack_props},
-	{"PUBLISH QoS 0 empty payload", VALL, publish0_empty},
-	{"PUBLISH QoS 1 retained", VALL, publish1_retain},
-	{"PUBLISH QoS 2 DUP", VALL, publish2_dup},
-	{"PUBLISH 64 KiB payload", VALL, publish_64k},
-	{"PUBLISH 65,535-byte topic", VALL, publish_long_topic},
-	{"PUBLISH every property", VALL, publish_props},
-	{"PUBLISH topic alias, empty topic", V5, publish_alias_only},
-	{"PUBACK", VALL, puback},
-	{"PUBREC", VALL, pubrec},
-	{"PUBREL", VALL, pubrel},
-	{"PUBCOMP", VALL, pubcomp},
-	{"PUBACK reason only", VALL, puback_reason},
-	{"PUBREC reason and properties", VALL, pubrec_props},
-	{"PUBREL properties only", VALL, pubrel_props},
-	{"PUBCOMP reason", VALL, pubcomp_reason},
-	{"SUBSCRIBE one filter", VALL, subscribe_one},
-	{"SUBSCRIBE 300 filters", VALL, subscribe_many},
-	{"SUBSCRIBE options and properties", V5, subscribe_options},
-	{"SUBACK one code", VALL, suback_one},
-	{"SUBACK 300 codes", VALL, suback_many},
-	{"SUBACK every code and properties", V5, suback_props},
-	{"UNSUBSCRIBE one filter", VALL, unsubscribe_one},
-	{"UNSUBSCRIBE 300 filters", VALL, unsubscribe_many},
-	{"UNSUBACK", VALL, unsuback},
-	{"PINGREQ", VALL, pingreq},
-	{"PINGRESP", VALL, pingresp},
-	{"DISCONNECT", VALL, disconnect},
-	{"DISCONNECT reason only", VALL, disconnect_reason},
-	{"DISCONNECT reason and properties", VALL, disconnect_props},
-	{"AUTH short", V5, auth_short},
-	{"AUTH reason only", V5, auth_reason},
-	{"AUTH reason and properties", V5, auth_props},
+    {"CONNECT minimal", VALL, connect_min, 0},
+    {"CONNECT will QoS 0", VALL, connect_will, 0},
+    {"CONNECT will QoS 1 retained", VALL, connect_will, 1 | 4},
+    {"CONNECT will QoS 2, user name, binary password", VALL, connect_will_auth, 2},
+    {"CONNECT user name only", VALL, connect_credential, 1},
+    {"CONNECT password only", V5, connect_credential, 2},
+    {"CONNECT 65,535-byte strings", V4 | V5, connect_big, 1},
+    {"CONNECT empty client id", V4 | V5, connect_empty_id, 0},
+    {"CONNECT every property", VALL, connect_props, 1 | 4},
+    {"CONNACK accepted", VALL, connack, 0},
+    {"CONNACK session present", VALL, connack, 1},
+    {"CONNACK refused", VALL, connack, 2},
+    {"CONNACK every property", VALL, connack_props, 1},
+    {"PUBLISH QoS 0 empty payload", VALL, publish_empty, 0},
+    {"PUBLISH QoS 1 retained", VALL, publish, 1 | 4},
+    {"PUBLISH QoS 2 DUP", VALL, publish, 2 | 8},
+    {"PUBLISH QoS 1 DUP retained, empty payload", VALL, publish_empty, 1 | 4 | 8},
+    {"PUBLISH QoS 1 64 KiB payload", VALL, publish_64k, 1},
+    {"PUBLISH QoS 0 65,535-byte topic", VALL, publish_long_topic, 0},
+    {"PUBLISH every property", VALL, publish_props, 1},
+    {"PUBLISH topic alias, empty topic", V5, publish_alias_only, 2},
+    {"PUBACK", VALL, ack, FERRY_PUBACK},
+    {"PUBREC", VALL, ack, FERRY_PUBREC},
+    {"PUBREL", VALL, ack, FERRY_PUBREL},
+    {"PUBCOMP", VALL, ack, FERRY_PUBCOMP},
+    {"PUBACK reason only", VALL, ack_reason, FERRY_PUBACK},
+    {"PUBREC reason only", VALL, ack_reason, FERRY_PUBREC},
+    {"PUBREL reason only", VALL, ack_reason, FERRY_PUBREL},
+    {"PUBCOMP reason only", VALL, ack_reason, FERRY_PUBCOMP},
+    {"PUBACK reason and properties", VALL, ack_props, FERRY_PUBACK},
+    {"PUBREC reason and properties", VALL, ack_props, FERRY_PUBREC},
+    {"PUBREL properties only", VALL, ack_props, FERRY_PUBREL},
+    {"PUBCOMP reason and properties", VALL, ack_props, FERRY_PUBCOMP},
+    {"SUBSCRIBE one filter", VALL, subscribe, 1},
+    {"SUBSCRIBE 300 filters", VALL, subscribe, MANY},
+    {"SUBSCRIBE options and properties", V5, subscribe_options, 0},
+    {"SUBACK one code", VALL, suback, 1},
+    {"SUBACK 300 codes", VALL, suback, MANY},
+    {"SUBACK every code and properties", V5, suback_props, 0},
+    {"UNSUBSCRIBE one filter", VALL, unsubscribe, 1},
+    {"UNSUBSCRIBE 300 filters", VALL, unsubscribe, MANY},
+    {"UNSUBACK", VALL, unsuback, 0},
+    {"PINGREQ", VALL, bare, FERRY_PINGREQ},
+    {"PINGRESP", VALL, bare, FERRY_PINGRESP},
+    {"DISCONNECT", VALL, bare, FERRY_DISCONNECT},
+    {"DISCONNECT reason only", VALL, disconnect_reason, FERRY_DISCONNECT},
+    {"DISCONNECT reason and properties", VALL, disconnect_props, FERRY_DISCONNECT},
+    {"AUTH short", V5, bare, FERRY_AUTH},
+    {"AUTH reason only", V5, disconnect_reason, FERRY_AUTH},
+    {"AUTH reason and properties", V5, disconnect_props, FERRY_AUTH},
 };
 
 /* Who sends each type, for the decoder's direction check. */
@@ -612,7 +517,7 @@ static void roundtrip(const struct rt_case *c, uint8_t version)
 	size_t size = 0, len = 0;
 	snprintf(what, sizeof what, "%s (version %u)", c->name, version);
 	memset(&p, 0, sizeof p);
-	c->build(version, &p);
+	c->build(version, &p, c->arg);
 	int rc = ferry__encode_size(version, &p, &size);
 	test_assert_rc(rc, FERRY_OK, what, __FILE__, __LINE__);
 	if (rc)
@@ -700,15 +605,15 @@ static void test_refuse_publish(void)
 	for (uint8_t v = 3; v <= 5; v++) {
 		memset(&p, 0, sizeof p);
 		publish(v, &p, 1);
-		p.u.publish.topic = B("a/+/c");
+		p.u.publish.topic = str("a/+/c");
 		REFUSE(v, &p, FERRY_ERR_TOPIC_NAME, "wildcard + in a topic name");
-		p.u.publish.topic = B("a/#");
+		p.u.publish.topic = str("a/#");
 		REFUSE(v, &p, FERRY_ERR_TOPIC_NAME, "wildcard # in a topic name");
 		p.u.publish.topic = big_view(65536);
 		REFUSE(v, &p, FERRY_ERR_STRING_TOO_LONG, "topic of 65,536 bytes");
-		p.u.publish.topic = B("a\xC0\xAF");
+		p.u.publish.topic = str("a\xC0\xAF");
 		REFUSE(v, &p, FERRY_ERR_UTF8, "overlong UTF-8 in a topic");
-		p.u.publish.topic = B("a/b");
+		p.u.publish.topic = str("a/b");
 		p.u.publish.packet_id = 0;
 		REFUSE(v, &p, FERRY_ERR_PACKET_ID, "packet id 0 at QoS 1");
 		p.u.publish.packet_id = 1;
@@ -718,10 +623,10 @@ static void test_refuse_publish(void)
 		p.u.publish.dup = true;
 		REFUSE(v, &p, FERRY_ERR_DUP_QOS0, "DUP at QoS 0");
 		p.u.publish.dup = false;
-		p.u.publish.topic = B("");
+		p.u.publish.topic = str("");
 		REFUSE(v, &p, v == 5 ? FERRY_ERR_TOPIC_ALIAS : FERRY_ERR_TOPIC_NAME, "empty topic");
 		/* A payload the remaining length cannot describe (never read: size first). */
-		p.u.publish.topic = B("a");
+		p.u.publish.topic = str("a");
 		p.u.publish.payload.len = FERRY_VARINT_MAX - 3 + 1 - (v == 5);
 		REFUSE(v, &p, FERRY_ERR_PACKET_TOO_LARGE, "remaining length over 268,435,455");
 		p.u.publish.payload.len -= 1;
@@ -741,7 +646,7 @@ static void test_refuse_publish(void)
 	p.u.publish.props.payload_format = 2;
 	REFUSE(5, &p, FERRY_ERR_PROPERTY_VALUE, "Payload Format Indicator 2");
 	p.u.publish.props.present = 0;
-	struct ferry_user_prop long_user = {B("k"), big_view(65536)};
+	struct ferry_user_prop long_user = {str("k"), big_view(65536)};
 	p.u.publish.props.user = &long_user;
 	p.u.publish.props.user_count = 1;
 	REFUSE(5, &p, FERRY_ERR_STRING_TOO_LONG, "user property value of 65,536 bytes");
@@ -753,37 +658,38 @@ static void test_refuse_connect(void)
 	fill_data();
 	for (uint8_t v = 3; v <= 5; v++) {
 		memset(&p, 0, sizeof p);
-		connect_will(v, &p, 3, false);
+		connect_will(v, &p, 3);
 		REFUSE(v, &p, FERRY_ERR_CONNECT_FLAGS, "will QoS 3");
-		connect_will(v, &p, 1, false);
-		p.u.connect.will.topic = B("status/#");
+		connect_will(v, &p, 1);
+		p.u.connect.will.topic = str("status/#");
 		REFUSE(v, &p, FERRY_ERR_TOPIC_NAME, "will topic with a wildcard");
-		p.u.connect.will.topic = B("");
+		p.u.connect.will.topic = str("");
 		REFUSE(v, &p, FERRY_ERR_TOPIC_NAME, "empty will topic");
 		memset(&p, 0, sizeof p);
-		connect_min(v, &p);
+		connect_min(v, &p, 0);
 		p.u.connect.client_id = big_view(65536);
 		REFUSE(v, &p, v == 3 ? FERRY_ERR_CLIENT_ID : FERRY_ERR_STRING_TOO_LONG,
 		       "client id of 65,536 bytes");
-		p.u.connect.client_id = B("nul\0inside");
+		p.u.connect.client_id = str("nul\0inside");
 		p.u.connect.client_id.len = 10;
 		REFUSE(v, &p, FERRY_ERR_UTF8_NUL, "client id with U+0000");
-		p.u.connect.client_id = B("c");
+		p.u.connect.client_id = str("c");
 		p.u.connect.has_password = true;
 		p.u.connect.password = big_view(65536);
 		REFUSE(v, &p, v == 5 ? FERRY_ERR_STRING_TOO_LONG : FERRY_ERR_CONNECT_FLAGS,
 		       "password without user name (3.x) / of 65,536 bytes (5.0)");
-		p.u.connect.password = B("pw");
+		p.u.connect.password = str("pw");
 		size_t size = 0;
-		ASSERT_RC(ferry__encode_size(v, &p, &size), v == 5 ? FERRY_OK : FERRY_ERR_CONNECT_FLAGS);
+		ASSERT_RC(ferry__encode_size(v, &p, &size),
+		          v == 5 ? FERRY_OK : FERRY_ERR_CONNECT_FLAGS);
 	}
 	memset(&p, 0, sizeof p);
-	connect_min(3, &p);
-	p.u.connect.client_id = B("");
+	connect_min(3, &p, 0);
+	p.u.connect.client_id = str("");
 	REFUSE(3, &p, FERRY_ERR_CLIENT_ID, "3.1 empty client id");
-	p.u.connect.client_id = B("abcdefghijklmnopqrstuvwx");
+	p.u.connect.client_id = str("abcdefghijklmnopqrstuvwx");
 	REFUSE(3, &p, FERRY_ERR_CLIENT_ID, "3.1 client id of 24 bytes");
-	p.u.connect.client_id = B("");
+	p.u.connect.client_id = str("");
 	p.u.connect.clean_start = false;
 	REFUSE(4, &p, FERRY_ERR_CLIENT_ID, "3.1.1 empty client id without clean session");
 	p.u.connect.props.present = BIT(TOPIC_ALIAS);
@@ -792,12 +698,12 @@ static void test_refuse_connect(void)
 	p.u.connect.props.present = BIT(RECEIVE_MAXIMUM);
 	REFUSE(5, &p, FERRY_ERR_PROPERTY_VALUE, "Receive Maximum 0");
 	p.u.connect.props.present = BIT(AUTH_DATA);
-	p.u.connect.props.auth_data = B("d");
+	p.u.connect.props.auth_data = str("d");
 	REFUSE(5, &p, FERRY_ERR_PROTOCOL, "Authentication Data without a method (3.1.2.11.10)");
-	p.u.connect.props.auth_data = B("");
+	p.u.connect.props.auth_data = str("");
 	p.u.connect.props.present = 0;
 	p.u.connect.has_will = true;
-	p.u.connect.will.topic = B("w");
+	p.u.connect.will.topic = str("w");
 	p.u.connect.will.props.present = BIT(SESSION_EXPIRY);
 	REFUSE(5, &p, FERRY_ERR_PROPERTY_NOT_ALLOWED, "Session Expiry Interval in will properties");
 }
@@ -805,11 +711,11 @@ static void test_refuse_connect(void)
 static void test_refuse_subscribe(void)
 {
 	struct ferry_packet p;
-	struct ferry_sub_entry e = {B("a/b"), 1};
+	struct ferry_sub_entry e = {str("a/b"), 1};
 	fill_data();
 	for (uint8_t v = 3; v <= 5; v++) {
 		memset(&p, 0, sizeof p);
-		subscribe_one(v, &p);
+		subscribe(v, &p, 1);
 		p.u.subscribe.count = 0;
 		REFUSE(v, &p, FERRY_ERR_EMPTY_PAYLOAD, "SUBSCRIBE with no filters");
 		p.u.subscribe.entries = &e;
@@ -824,30 +730,30 @@ static void test_refuse_subscribe(void)
 		e.options = 0x04;
 		REFUSE(v, &p, v == 5 ? FERRY_OK : FERRY_ERR_SUBSCRIPTION_OPTIONS, "No Local");
 		e.options = 0;
-		e.filter = B("a/#/b");
+		e.filter = str("a/#/b");
 		REFUSE(v, &p, FERRY_ERR_TOPIC_FILTER, "# not last");
-		e.filter = B("a+/b");
+		e.filter = str("a+/b");
 		REFUSE(v, &p, FERRY_ERR_TOPIC_FILTER, "+ not a whole level");
-		e.filter = B("");
+		e.filter = str("");
 		REFUSE(v, &p, FERRY_ERR_TOPIC_FILTER, "empty filter");
-		e.filter = B("a/b");
+		e.filter = str("a/b");
 		memset(&p, 0, sizeof p);
-		unsubscribe_one(v, &p);
+		unsubscribe(v, &p, 1);
 		p.u.unsubscribe.count = 0;
 		REFUSE(v, &p, FERRY_ERR_EMPTY_PAYLOAD, "UNSUBSCRIBE with no filters");
 	}
 	memset(&p, 0, sizeof p);
-	subscribe_one(5, &p);
+	subscribe(5, &p, 1);
 	p.u.subscribe.entries = &e;
 	e.options = 0x30;
 	REFUSE(5, &p, FERRY_ERR_SUBSCRIPTION_OPTIONS, "Retain Handling 3");
 	e.options = 0x04 | 1;
-	e.filter = B("$share/g/a/b");
+	e.filter = str("$share/g/a/b");
 	REFUSE(5, &p, FERRY_ERR_PROTOCOL, "No Local on a shared subscription");
 	e.options = 1;
-	e.filter = B("$share//a");
+	e.filter = str("$share//a");
 	REFUSE(5, &p, FERRY_ERR_TOPIC_FILTER, "shared subscription without a group");
-	e.filter = B("a/b");
+	e.filter = str("a/b");
 	p.u.subscribe.props.present = BIT(SUBSCRIPTION_ID);
 	p.u.subscribe.props.sub_id = 0;
 	REFUSE(5, &p, FERRY_ERR_PROPERTY_VALUE, "Subscription Identifier 0");
@@ -858,7 +764,7 @@ static void test_refuse_acks(void)
 	struct ferry_packet p;
 	fill_data();
 	memset(&p, 0, sizeof p);
-	puback(5, &p);
+	ack(5, &p, FERRY_PUBACK);
 	p.u.ack.packet_id = 0;
 	REFUSE(4, &p, FERRY_ERR_PACKET_ID, "PUBACK packet id 0");
 	p.u.ack.packet_id = 1;
@@ -868,7 +774,7 @@ static void test_refuse_acks(void)
 	p.u.ack.props.present = BIT(SESSION_EXPIRY);
 	REFUSE(5, &p, FERRY_ERR_PROPERTY_NOT_ALLOWED, "Session Expiry Interval in PUBACK");
 	memset(&p, 0, sizeof p);
-	suback_one(3, &p);
+	suback(3, &p, 1);
 	many_codes[0] = 0x80;
 	REFUSE(3, &p, FERRY_ERR_REASON_CODE, "3.1 SUBACK failure 0x80");
 	many_codes[0] = 0x03;
@@ -878,7 +784,7 @@ static void test_refuse_acks(void)
 	p.type = FERRY_UNSUBACK;
 	REFUSE(5, &p, FERRY_ERR_EMPTY_PAYLOAD, "5.0 UNSUBACK with no codes");
 	memset(&p, 0, sizeof p);
-	connack_ok(4, &p);
+	connack(4, &p, 0);
 	p.u.connack.reason = 6;
 	REFUSE(4, &p, FERRY_ERR_REASON_CODE, "3.1.1 CONNACK return code 6");
 	p.u.connack.reason = 5;
@@ -887,7 +793,7 @@ static void test_refuse_acks(void)
 	p.u.connack.reason = 0x10;
 	REFUSE(5, &p, FERRY_ERR_REASON_CODE, "CONNACK 0x10");
 	memset(&p, 0, sizeof p);
-	disconnect(5, &p);
+	bare(5, &p, FERRY_DISCONNECT);
 	p.u.disconnect.reason = 0x18;
 	REFUSE(5, &p, FERRY_ERR_REASON_CODE, "DISCONNECT 0x18 (an AUTH code)");
 	p.type = FERRY_AUTH;

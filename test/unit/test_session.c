@@ -12,17 +12,12 @@
 #include <string.h>
 
 #include "codec.h"
+#include "ferry/ferry.h"
 #include "session.h"
 #include "suites.h"
 #include "util.h"
 
-/*
- * The enum ferry_op_type values of include/ferry/ferry.h (part of the ABI).
- * That header cannot be included beside codec.h while both define struct
- * ferry_will; session.c takes the kinds from ferry.h and the tests take the
- * packet types from codec.h, so each side checks the other's constants.
- */
-enum { K_PUB = 3, K_SUB = 4, K_UNSUB = 5 };
+enum { K_PUB = FERRY_OP_PUBLISH, K_SUB = FERRY_OP_SUBSCRIBE, K_UNSUB = FERRY_OP_UNSUBSCRIBE };
 
 /* A description of the current table case, added to every failure message. */
 static char ctx[160];
@@ -74,7 +69,8 @@ static struct ferry_op *expect_send_at(struct ferry_session *s, enum ferry_send_
 	return op;
 }
 
-#define EXPECT_COUNTS(s, q, qb, inf, pub, in2) expect_counts_at((s), (q), (qb), (inf), (pub), (in2), __LINE__)
+#define EXPECT_COUNTS(s, q, qb, inf, pub, in2)                                                     \
+	expect_counts_at((s), (q), (qb), (inf), (pub), (in2), __LINE__)
 static void expect_counts_at(struct ferry_session *s, size_t q, size_t qb, size_t inf, size_t pub,
                              size_t in2, unsigned line)
 {
@@ -82,11 +78,12 @@ static void expect_counts_at(struct ferry_session *s, size_t q, size_t qb, size_
 	char msg[320];
 	ferry__session_counts(s, &c);
 	snprintf(msg, sizeof msg,
-	         "counts queued=%zu bytes=%zu inflight=%zu pub=%zu in_qos2=%zu, expected %zu %zu %zu %zu %zu [%s]",
-	         c.queued, c.queued_bytes, c.inflight, c.inflight_pub, c.in_qos2, q, qb, inf, pub, in2,
-	         ctx);
+	         "counts queued=%zu bytes=%zu inflight=%zu pub=%zu in_qos2=%zu, expected %zu %zu "
+	         "%zu %zu %zu [%s]",
+	         c.queued, c.queued_bytes, c.inflight, c.inflight_pub, c.in_qos2, q, qb, inf, pub,
+	         in2, ctx);
 	CU_assertImplementation(c.queued == q && c.queued_bytes == qb && c.inflight == inf &&
-	                                c.inflight_pub == pub && c.in_qos2 == in2,
+	                            c.inflight_pub == pub && c.in_qos2 == in2,
 	                        line, msg, __FILE__, "", CU_FALSE);
 }
 
@@ -111,6 +108,7 @@ struct ack_row {
 	const char *own;
 };
 
+/* clang-format off */
 static const struct ack_row ack_rows[] = {
 	{K_PUB, 0, FERRY_OPS_QUEUED, "-----"},
 	{K_PUB, 1, FERRY_OPS_QUEUED, "-----"},
@@ -128,6 +126,7 @@ static const struct ack_row ack_rows[] = {
 	{K_UNSUB, 0, FERRY_OPS_WAIT_ACK, "WWWWD"},
 	{K_UNSUB, 0, FERRY_OPS_RESEND, "WWWWW"},
 };
+/* clang-format on */
 
 /* Brings t to `state` behind `other`, a QoS 1 PUBLISH left in WAIT_ACK (id 1). */
 static void drive(struct ferry_session *s, struct ferry_op *other, struct ferry_op *t,
@@ -201,7 +200,10 @@ static void test_ack_table(void)
 			for (int v = 0; v < 3; v++) {
 				snprintf(ctx, sizeof ctx, "kind %d qos %d state %d, %s with %s id",
 				         ack_rows[i].kind, ack_rows[i].qos, ack_rows[i].state,
-				         ack_names[a], v == 0 ? "own" : v == 1 ? "unknown" : "other's");
+				         ack_names[a],
+				         v == 0   ? "own"
+				         : v == 1 ? "unknown"
+				                  : "other's");
 				ack_case(&ack_rows[i], a, v);
 			}
 	ctx[0] = 0;
@@ -276,6 +278,27 @@ static void test_qos2_flow(void)
 	CHECK(ack(s, FERRY_PUBCOMP, id, 0, &done) == FERRY_ACK_DONE && done == &a);
 	CHECK(ack(s, FERRY_PUBCOMP, id, 0, &done) == FERRY_ACK_UNKNOWN_ID);
 	EXPECT_COUNTS(s, 0, 0, 0, 0, 0);
+	end_session(s);
+}
+
+/* PUBRELs go out in the order their PUBRECs arrived (MQTT 4.6), ahead of new sends. */
+static void test_pubrel_order(void)
+{
+	struct ferry_session *s = new_session(10);
+	struct ferry_op a, b, c, *done;
+	op_init(&a, K_PUB, 2, 1, 0);
+	op_init(&b, K_PUB, 2, 2, 0);
+	op_init(&c, K_PUB, 1, 3, 0);
+	ferry__session_enqueue(s, &a);
+	ferry__session_enqueue(s, &b);
+	EXPECT_SEND(s, FERRY_SEND_PUBLISH, &a);
+	EXPECT_SEND(s, FERRY_SEND_PUBLISH, &b);
+	ferry__session_enqueue(s, &c);
+	CHECK(ack(s, FERRY_PUBREC, b.packet_id, 0, &done) == FERRY_ACK_SEND_PUBREL);
+	CHECK(ack(s, FERRY_PUBREC, a.packet_id, 0, &done) == FERRY_ACK_SEND_PUBREL);
+	EXPECT_SEND(s, FERRY_SEND_PUBREL, &b);
+	EXPECT_SEND(s, FERRY_SEND_PUBREL, &a);
+	EXPECT_SEND(s, FERRY_SEND_PUBLISH, &c);
 	end_session(s);
 }
 
@@ -357,7 +380,7 @@ static void test_window_fifo(void)
 	EXPECT_SEND(s, FERRY_SEND_PUBLISH, &c);
 	EXPECT_SEND(s, FERRY_SEND_PUBLISH, &d);
 	CHECK(d.packet_id == 0 && d.prev == NULL && d.next == NULL); /* QoS 0 left the session */
-	EXPECT_SEND(s, FERRY_SEND_SUBSCRIBE, &e);     /* window full, but e needs no slot */
+	EXPECT_SEND(s, FERRY_SEND_SUBSCRIBE, &e); /* window full, but e needs no slot */
 	EXPECT_SEND(s, FERRY_SEND_UNSUBSCRIBE, &f);
 	CHECK(e.packet_id != 0 && f.packet_id != 0 && e.packet_id != f.packet_id);
 	EXPECT_SEND(s, FERRY_SEND_NONE, NULL); /* g waits for a slot */
@@ -431,8 +454,10 @@ static void test_id_exhaustion(void)
 	EXPECT_SEND(s, FERRY_SEND_NONE, NULL);
 	CHECK(o[65535].state == FERRY_OPS_QUEUED);
 	/* Freeing one id lets exactly that id be reused. */
-	CHECK(ack(s, o[776].kind == K_UNSUB ? FERRY_UNSUBACK : o[776].qos == 1 ? FERRY_PUBACK
-	                                                                       : FERRY_PUBREC,
+	CHECK(ack(s,
+	          o[776].kind == K_UNSUB ? FERRY_UNSUBACK
+	          : o[776].qos == 1      ? FERRY_PUBACK
+	                                 : FERRY_PUBREC,
 	          777, 0x80, &done) == FERRY_ACK_DONE);
 	EXPECT_SEND(s, FERRY_SEND_SUBSCRIBE, &o[65535]);
 	CHECK(o[65535].packet_id == 777);
@@ -568,6 +593,28 @@ static void test_take_all(void)
 	end_session(s);
 }
 
+/* While disconnecting, next_resend finishes flows in flight but starts nothing new. */
+static void test_next_resend(void)
+{
+	struct ferry_op o[7], *done;
+	struct ferry_session *s = reconnect_setup(o);
+	EXPECT_SEND(s, FERRY_SEND_PUBREL, &o[4]); /* e's PUBREL is due */
+	CHECK(ferry__session_next_resend(s, &done) == FERRY_SEND_NONE && done == NULL);
+	CHECK(ack(s, FERRY_PUBACK, o[0].packet_id, 0, &done) == FERRY_ACK_DONE);
+	/* f now fits the window, but next_resend never takes from the outbox. */
+	CHECK(ferry__session_next_resend(s, &done) == FERRY_SEND_NONE && done == NULL);
+	CHECK(ack(s, FERRY_PUBREC, o[1].packet_id, 0, &done) == FERRY_ACK_SEND_PUBREL);
+	CHECK(ferry__session_next_resend(s, &done) == FERRY_SEND_PUBREL && done == &o[1]);
+	ferry__session_on_connected(s, true, &done);
+	CHECK(ferry__session_next_resend(s, &done) == FERRY_SEND_PUBREL && done == &o[1]);
+	CHECK(ferry__session_next_resend(s, &done) == FERRY_SEND_PUBREL && done == &o[2]);
+	CHECK(ferry__session_next_resend(s, &done) == FERRY_SEND_SUBSCRIBE && done == &o[3]);
+	CHECK(ferry__session_next_resend(s, &done) == FERRY_SEND_PUBREL && done == &o[4]);
+	CHECK(ferry__session_next_resend(s, &done) == FERRY_SEND_NONE && done == NULL);
+	EXPECT_COUNTS(s, 2, 110, 4, 3, 1);
+	end_session(s);
+}
+
 /* ---- inbound QoS 2 and the outbox helpers ------------------------------------------------ */
 
 static void test_inbound_qos2(void)
@@ -578,7 +625,7 @@ static void test_inbound_qos2(void)
 	CHECK(ferry__session_in_qos2_publish(s, 6) == 1);
 	EXPECT_COUNTS(s, 0, 0, 0, 0, 2);
 	CHECK(ferry__session_in_qos2_release(s, 5));
-	CHECK(!ferry__session_in_qos2_release(s, 5)); /* unknown now: PUBCOMP anyway */
+	CHECK(!ferry__session_in_qos2_release(s, 5));     /* unknown now: PUBCOMP anyway */
 	CHECK(ferry__session_in_qos2_publish(s, 5) == 1); /* a new message may reuse the id */
 	CHECK(ferry__session_in_qos2_publish(s, 6) == 0);
 	CHECK(!ferry__session_in_qos2_release(s, 7));
@@ -638,7 +685,7 @@ static void test_drop_oldest(void)
  * links and counts. A warm-up moves the id cursor near 65535 so the run
  * wraps with ids in flight.
  */
-#define M_OPS 48
+#define M_OPS   48
 #define M_STEPS 100000
 
 enum { M_FREE, M_OUTBOX, M_INFLIGHT };
@@ -709,7 +756,8 @@ static int m_next(struct model *m, enum ferry_send_what *what)
 		i = m->xq[0];
 		arr_del(m->xq, &m->nxq, 0);
 		*what = m->state[i] == FERRY_OPS_SEND_REL ? FERRY_SEND_PUBREL : m_what(m, i);
-		m->state[i] = m->state[i] == FERRY_OPS_SEND_REL ? FERRY_OPS_WAIT_COMP : FERRY_OPS_WAIT_ACK;
+		m->state[i] =
+		    m->state[i] == FERRY_OPS_SEND_REL ? FERRY_OPS_WAIT_COMP : FERRY_OPS_WAIT_ACK;
 		return i;
 	}
 	*what = FERRY_SEND_NONE;
@@ -739,12 +787,13 @@ static int m_next(struct model *m, enum ferry_send_what *what)
 	return i;
 }
 
-static bool m_send(struct model *m)
+static bool m_send(struct model *m, bool resend_only)
 {
-	enum ferry_send_what want;
-	int i = m_next(m, &want);
+	enum ferry_send_what want = FERRY_SEND_NONE;
+	int i = resend_only && !m->nxq ? -1 : m_next(m, &want);
 	struct ferry_op *op = (struct ferry_op *)1;
-	enum ferry_send_what got = ferry__session_next_send(m->s, &op);
+	enum ferry_send_what got = resend_only ? ferry__session_next_resend(m->s, &op)
+	                                       : ferry__session_next_send(m->s, &op);
 	return CHECK(got == want) && CHECK(op == (i < 0 ? NULL : &m->op[i]));
 }
 
@@ -769,8 +818,8 @@ static char m_table(const struct model *m, int i, int ptype, uint8_t reason)
 
 static bool m_ack(struct model *m)
 {
-	static const int types[] = {FERRY_PUBACK, FERRY_PUBREC, FERRY_PUBCOMP, FERRY_SUBACK,
-	                            FERRY_UNSUBACK, FERRY_PUBREL};
+	static const int types[] = {FERRY_PUBACK, FERRY_PUBREC,   FERRY_PUBCOMP,
+	                            FERRY_SUBACK, FERRY_UNSUBACK, FERRY_PUBREL};
 	static const uint8_t reasons[] = {0, 0, 0, 0x10, 0x80, 0x91};
 	int ptype = types[m_rnd(m, 6)];
 	uint8_t reason = reasons[m_rnd(m, 6)];
@@ -907,10 +956,11 @@ static bool m_verify(struct model *m)
 	for (int i = 0; i < M_OPS && ok; i++)
 		if (m->where[i] != M_FREE)
 			ok = m->op[i].state == m->state[i] && m->op[i].packet_id == m->id[i] &&
-			     m->op[i].dup == m->dup[i] && (m->where[i] == M_OUTBOX) == (m->id[i] == 0);
+			     m->op[i].dup == m->dup[i] &&
+			     (m->where[i] == M_OUTBOX) == (m->id[i] == 0);
 	ferry__session_counts(m->s, &c);
-	ok = CHECK(ok) && CHECK(ferry__session_oldest_queued(m->s) ==
-	                        (m->nout ? &m->op[m->out[0]] : NULL));
+	ok = CHECK(ok) &&
+	     CHECK(ferry__session_oldest_queued(m->s) == (m->nout ? &m->op[m->out[0]] : NULL));
 	return ok && CHECK(c.queued == (size_t)m->nout && c.queued_bytes == bytes &&
 	                   c.inflight == (size_t)m->ninf && c.inflight_pub == pubs &&
 	                   c.in_qos2 == m->nin2);
@@ -923,8 +973,10 @@ static bool m_step(struct model *m)
 		m_enqueue(m);
 		return true;
 	}
+	if (r < 500)
+		return m_send(m, false);
 	if (r < 550)
-		return m_send(m);
+		return m_send(m, true);
 	if (r < 800)
 		return m_ack(m);
 	if (r < 830)
@@ -977,6 +1029,7 @@ void register_session_suite(void)
 	test_add(s, "non-ack packet types are refused", test_ack_non_ack_types);
 	test_add(s, "QoS 1 flow", test_qos1_flow);
 	test_add(s, "QoS 2 flow, duplicate PUBREC", test_qos2_flow);
+	test_add(s, "PUBRELs in PUBREC order", test_pubrel_order);
 	test_add(s, "PUBREC failure reason completes", test_pubrec_failure);
 	test_add(s, "window limits", test_window);
 	test_add(s, "window keeps FIFO order", test_window_fifo);
@@ -985,6 +1038,7 @@ void register_session_suite(void)
 	test_add(s, "reconnect with session present", test_reconnect_session_present);
 	test_add(s, "reconnect without session", test_reconnect_no_session);
 	test_add(s, "take_all order", test_take_all);
+	test_add(s, "next_resend never starts new sends", test_next_resend);
 	test_add(s, "inbound QoS 2 duplicates and release", test_inbound_qos2);
 	test_add(s, "drop-oldest helpers", test_drop_oldest);
 	test_add(s, "randomized model comparison", test_model);

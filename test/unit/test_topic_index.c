@@ -17,7 +17,6 @@
 #include "util.h"
 
 /* Internal, for pruning tests: trie nodes including the root (topic_index.c). */
-size_t ferry__topic_index_nodes(const struct ferry_topic_index *ix);
 
 #define U8(s) ((const uint8_t *)(s))
 #define PUT(ix, f, v) ferry__topic_index_put((ix), U8(f), strlen(f), (v))

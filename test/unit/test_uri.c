@@ -25,6 +25,7 @@ struct uri_case {
 	bool ipv6;
 };
 
+/* clang-format off */
 #define BAD(t) {t, FERRY_ERR_INVAL, 0, NULL, 0, NULL, false}
 
 static const struct uri_case cases[] = {
@@ -89,6 +90,9 @@ static const struct uri_case cases[] = {
 	BAD("tcp://[::1]:0"),
 	BAD("tcp://[example.com]"),
 	BAD("tcp://[fe80::1%]"),
+	BAD("tcp://[fe80::1%e:0]"),
+	BAD("tcp://[1234]"),
+	BAD("tcp://[1.2.3.4]"),
 	BAD("tcp://h st"),
 	BAD("tcp://h\tx"),
 	BAD("tcp://ex%41mple"),
@@ -99,6 +103,7 @@ static const struct uri_case cases[] = {
 	BAD("ws://h/a\r\nX-Injected: 1"),
 	BAD("ws://h/\x7f"),
 };
+/* clang-format on */
 
 static bool same(const char *p, size_t len, const char *want)
 {
@@ -117,9 +122,11 @@ static void test_table(void)
 		bool ok = rc == c->rc;
 		if (ok && rc == FERRY_OK)
 			ok = u.scheme == c->scheme && same(u.host, u.host_len, c->host) &&
-			     u.port == c->port && same(u.path, u.path_len, c->path) && u.ipv6 == c->ipv6;
+			     u.port == c->port && same(u.path, u.path_len, c->path) &&
+			     u.ipv6 == c->ipv6;
 		char msg[512];
-		snprintf(msg, sizeof msg, "\"%s\": rc %d scheme %d host \"%.*s\" port %u path \"%.*s\" ipv6 %d",
+		snprintf(msg, sizeof msg,
+		         "\"%s\": rc %d scheme %d host \"%.*s\" port %u path \"%.*s\" ipv6 %d",
 		         c->text, rc, rc ? 0 : u.scheme, rc ? 0 : (int)u.host_len, rc ? "" : u.host,
 		         rc ? 0u : (unsigned)u.port, rc || !u.path ? 0 : (int)u.path_len,
 		         rc || !u.path ? "" : u.path, rc ? 0 : (int)u.ipv6);

@@ -22,18 +22,13 @@
 #include "suites.h"
 #include "util.h"
 
-/*
- * test_expect_packet - asserts that `got` (decoded) carries every field of
- * `want` (an encoder input) as protocol `version` transports it: before 5.0
- * no properties and no ack reason codes, and in 3.1 no session present.
- * `what` names the packet in failure messages. Shared with test_roundtrip.c.
- */
-void test_expect_packet(uint8_t version, const struct ferry_packet *want,
-                        const struct ferry_packet *got, const char *what);
+#include "codec_check.h"
 
+/* clang-format off */
 #define S(s) {(const uint8_t *)(s), sizeof(s) - 1}
 #define BIT(name) FERRY_PROP_BIT(FERRY_PROP_##name)
 #define USER1(k, v) .user = (const struct ferry_user_prop[]){{S(k), S(v)}}, .user_count = 1
+/* clang-format on */
 
 /* ---- the comparison ------------------------------------------------------------ */
 
@@ -50,8 +45,7 @@ static int same(struct ferry_bytes a, struct ferry_bytes b)
 	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
 }
 
-static void expect_props(const struct ferry_props *w, const struct ferry_props *g,
-                         const char *what)
+static void expect_props(const struct ferry_props *w, const struct ferry_props *g, const char *what)
 {
 	uint64_t present = w->present | (w->user_count ? BIT(USER) : 0);
 	EXPECT(g->present == present);
@@ -81,7 +75,9 @@ static void expect_props(const struct ferry_props *w, const struct ferry_props *
 	EXPECT(same(g->response_info, w->response_info));
 	EXPECT(same(g->server_reference, w->server_reference));
 	EXPECT(same(g->reason_string, w->reason_string));
-	size_t subs = w->sub_id_count ? w->sub_id_count : (w->present & BIT(SUBSCRIPTION_ID)) ? 1 : 0;
+	size_t subs = w->sub_id_count;
+	if (subs == 0 && (w->present & BIT(SUBSCRIPTION_ID)))
+		subs = 1;
 	EXPECT(g->sub_id_count == subs);
 	EXPECT(g->user_count == w->user_count);
 	struct ferry_prop_iter it;
@@ -155,7 +151,8 @@ static void expect_other(uint8_t version, const struct ferry_packet *w,
 	const struct ferry_suback *ws = &w->u.suback, *gs = &g->u.suback;
 	switch (w->type) {
 	case FERRY_CONNACK:
-		EXPECT(g->u.connack.session_present == (version > 3 && w->u.connack.session_present));
+		EXPECT(g->u.connack.session_present ==
+		       (version > 3 && w->u.connack.session_present));
 		EXPECT(g->u.connack.reason == w->u.connack.reason);
 		break;
 	case FERRY_PUBLISH:
@@ -257,6 +254,8 @@ struct vector {
 	struct ferry_packet pkt;
 };
 
+/* The tables keep one vector per paragraph, not one field per line. */
+/* clang-format off */
 /* The 3.1.1 CONNECT payload used with the figure 3.6 variable header. */
 #define CONNECT_CE_FIELDS                                                                   \
 	.clean_start = true, .keepalive = 10, .client_id = S("c1"), .has_will = true,       \
@@ -624,6 +623,8 @@ static const struct vector v5[] = {
 	                   .props = {.present = BIT(AUTH_METHOD), .auth_method = S("m")}}}},
 };
 
+/* clang-format on */
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Decodes each vector and asserts every field. */
@@ -656,7 +657,8 @@ static void run_encode(const struct vector *v, size_t n)
 		ASSERT_RC(rc, FERRY_OK);
 		rc = ferry__encode(v[i].version, &v[i].pkt, buf, sizeof buf, &len);
 		ASSERT_RC(rc, FERRY_OK);
-		int ok = rc == FERRY_OK && size == wlen && len == wlen && memcmp(buf, want, wlen) == 0;
+		int ok =
+		    rc == FERRY_OK && size == wlen && len == wlen && memcmp(buf, want, wlen) == 0;
 		if (!ok) {
 			fprintf(stderr, "\n  encode %s (%s)\n    want %s\n", v[i].name,
 			        ferry_errname(rc), test_tohex(want, wlen));
@@ -730,9 +732,9 @@ static void test_remaining_length_boundaries(void)
 	static const struct {
 		uint32_t rl;
 		const char *hex;
-	} cases[] = {{127, "7F"},         {128, "80 01"},       {321, "C1 02"},
-	             {16383, "FF 7F"},    {16384, "80 80 01"},  {2097151, "FF FF 7F"},
-	             {2097152, "80 80 80 01"}};
+	} cases[] = {
+	    {127, "7F"},         {128, "80 01"},        {321, "C1 02"},          {16383, "FF 7F"},
+	    {16384, "80 80 01"}, {2097151, "FF FF 7F"}, {2097152, "80 80 80 01"}};
 	static uint8_t payload[2097152];
 	uint8_t want[4];
 	for (size_t i = 0; i < COUNT(cases); i++) {
@@ -771,8 +773,8 @@ static void test_remaining_length_boundaries(void)
 static void test_publish_sub_ids(void)
 {
 	uint8_t frame[32];
-	size_t len = test_hex("30 10 00 03 61 2F 62 0A 0B 05 0B 80 01 0B FF FF FF 7F", frame,
-	                      sizeof frame);
+	size_t len =
+	    test_hex("30 10 00 03 61 2F 62 0A 0B 05 0B 80 01 0B FF FF FF 7F", frame, sizeof frame);
 	struct ferry_codec_cfg cfg = {.version = 5, .peer = FERRY_PEER_SERVER};
 	struct ferry_packet p;
 	ASSERT_RC(ferry__decode(&cfg, frame, len, &p), FERRY_OK);
