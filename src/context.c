@@ -205,15 +205,27 @@ static int tx_timeout(const struct ferry_context *ctx, uint64_t now)
 	return d - now > 60000 ? 60000 : (int)(d - now);
 }
 
-/* Takes the clients to serve and to retire out of the shared lists. */
-static bool tx_take(struct ferry_context *ctx, struct ferry_client **ready,
-                    struct ferry_client **retire)
+/* Takes the clients to serve (into ctx->batch: their tx_next links may be
+ * reused by new kicks at once) and to retire out of the shared lists. */
+static bool tx_take(struct ferry_context *ctx, struct ferry_client **retire)
 {
+	ctx->batch_len = 0;
 	ferry__lock(&ctx->mu);
-	*ready = ctx->tx_ready;
-	ctx->tx_ready = ctx->tx_ready_tail = NULL;
-	for (struct ferry_client *c = *ready; c; c = c->tx_next)
+	for (struct ferry_client *c = ctx->tx_ready; c; c = c->tx_next) {
+		if (ctx->batch_len == ctx->batch_cap) {
+			size_t cap = ctx->batch_cap ? ctx->batch_cap * 2 : 64;
+			struct ferry_client **nb = realloc(ctx->batch, cap * sizeof *nb);
+			if (!nb)
+				break; /* the rest stay queued for the next round */
+			ctx->batch = nb;
+			ctx->batch_cap = cap;
+		}
+		ctx->batch[ctx->batch_len++] = c;
 		c->tx_queued = false;
+		ctx->tx_ready = c->tx_next;
+	}
+	if (!ctx->tx_ready)
+		ctx->tx_ready_tail = NULL;
 	*retire = ctx->retire_tx;
 	ctx->retire_tx = NULL;
 	bool stop = ctx->stopping;
@@ -260,13 +272,10 @@ static void *tx_main(void *arg)
 			else
 				ferry__tx_serve(evs[i].data.ptr, now, true);
 		}
-		struct ferry_client *ready, *retire;
-		bool stop = tx_take(ctx, &ready, &retire);
-		while (ready) {
-			struct ferry_client *c = ready;
-			ready = c->tx_next;
-			ferry__tx_serve(c, now, false);
-		}
+		struct ferry_client *retire;
+		bool stop = tx_take(ctx, &retire);
+		for (size_t i = 0; i < ctx->batch_len; i++)
+			ferry__tx_serve(ctx->batch[i], now, false);
 		while (ctx->heap_len && ctx->heap[0]->deadline <= now)
 			ferry__tx_serve(ctx->heap[0], now, false); /* resets its deadline */
 		tx_retire(ctx, retire);
@@ -333,6 +342,7 @@ static void *rx_main(void *arg)
 		close(ctx->rx_wake);
 		pthread_mutex_destroy(&ctx->mu);
 		free(ctx->heap);
+		free(ctx->batch);
 		free(ctx);
 	}
 	return NULL;
@@ -410,6 +420,7 @@ void ferry__ctx_free(struct ferry_context *ctx)
 	close(ctx->rx_wake);
 	pthread_mutex_destroy(&ctx->mu);
 	free(ctx->heap);
+	free(ctx->batch);
 	free(ctx);
 }
 

@@ -199,6 +199,8 @@ struct ferry_context {
 	struct ferry_event *ev_head, *ev_tail;         /* [ctx] events rx must run */
 	struct ferry_client *retire_tx;                /* [ctx] clients tx must let go of */
 	struct ferry_client *retire_rx;                /* [ctx] ... then rx */
+	struct ferry_client **batch;    /* [tx] clients taken from tx_ready this round */
+	size_t batch_len, batch_cap;    /* [tx] */
 	struct ferry_client **heap;     /* [tx] timer heap ordered by deadline */
 	size_t heap_len, heap_cap;      /* [tx] */
 	uint8_t rbuf[65536];            /* [rx] socket read buffer */

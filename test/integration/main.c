@@ -24,6 +24,7 @@ int main(int argc, char **argv)
 	}
 	register_support_suite();
 	register_client_suite();
+	register_client_script_suite();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1) {

@@ -1,0 +1,280 @@
+/*
+ * test_client_script.c - the client against a scripted fake broker: the
+ * exact bytes it sends, resending after a reconnect with a session, inbound
+ * QoS 2 delivered once, malformed input, CONNACK timeout and keepalive.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "itest.h"
+#include "suites.h"
+#include "support/fakebroker.h"
+#include "unit/util.h"
+
+static struct test_fake *start(const struct test_fake_step *script)
+{
+	struct test_fake *fb = NULL;
+	int rc = test_fake_start(&fb, script, &(struct test_fake_opts){.version = 4});
+	CU_ASSERT_EQUAL_FATAL(rc, FERRY_OK);
+	return fb;
+}
+
+static void assert_script_ok(struct test_fake *fb)
+{
+	char err[512];
+	int rc = test_fake_wait(fb, ITEST_WAIT_MS);
+	if (rc)
+		fprintf(stderr, "\n    fake broker: %s\n", test_fake_error(fb, err, sizeof err));
+	ASSERT_RC(rc, FERRY_OK);
+}
+
+static ferry_client *make_client(struct itest_rec *r, struct test_fake *fb, bool clean, int keepalive)
+{
+	struct ferry_client_options o;
+	itest_options(&o, r, test_fake_uri(fb), "script");
+	o.clean_session = clean;
+	o.keepalive_s = keepalive;
+	ferry_client *c = NULL;
+	CU_ASSERT_EQUAL_FATAL(ferry_client_create(&o, &c), FERRY_OK);
+	return c;
+}
+
+static int connect_wait(ferry_client *c)
+{
+	ferry_token t = 0;
+	int rc = ferry_connect(c, NULL, &t);
+	return rc ? rc : ferry_wait(c, t, ITEST_WAIT_MS);
+}
+
+static void test_exact_connect_and_subscribe_bytes(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		/* MQTT 3.1.1 section 3.1: flags 0xEE = user, password, will retain,
+		 * will QoS 1, will, clean session; keepalive 30. */
+		{.op = FAKE_EXPECT_BYTES, .hex = "10 1d 00 04 'MQTT' 04 ee 00 1e 00 05 'exact' "
+		                                 "00 01 'w' 00 01 'x' 00 01 'u' 00 01 'p'"},
+		{.op = FAKE_SEND, .hex = "20 02 00 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "82 08 00 01 00 03 'a/b' 01"},
+		{.op = FAKE_SEND, .hex = "90 03 00 01 01"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "e0 00"},
+		{.op = FAKE_EXPECT_CLOSE},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = start(script);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	struct ferry_will_options w = {.topic = "w", .payload = "x", .payload_len = 1, .qos = 1,
+	                               .retain = true};
+	struct ferry_client_options o;
+	itest_options(&o, &r, test_fake_uri(fb), "exact");
+	o.keepalive_s = 30;
+	o.username = "u";
+	o.password = "p";
+	o.password_len = 1;
+	o.will = &w;
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	ASSERT_RC(connect_wait(c), FERRY_OK);
+	struct ferry_call call = itest_call_template;
+	call.user = &r;
+	ferry_token t = 0;
+	ASSERT_RC(ferry_subscribe(c, "a/b", 1, &call, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.results, 1, ITEST_WAIT_MS));
+	CU_ASSERT_EQUAL(r.last_reason, 1); /* granted QoS 1 */
+	ASSERT_RC(ferry_disconnect(c, 1000, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	assert_script_ok(fb);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
+}
+
+static void test_resend_in_order_after_reconnect_with_session(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = 1},
+		{.op = FAKE_SEND, .hex = "20 02 00 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "32 06 00 01 't' 00 01 'a'"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "32 06 00 01 't' 00 02 'b'"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "34 06 00 01 't' 00 03 'c'"},
+		{.op = FAKE_SEND, .hex = "50 02 00 03"},        /* PUBREC 3 */
+		{.op = FAKE_EXPECT_BYTES, .hex = "62 02 00 03"}, /* PUBREL 3 */
+		{.op = FAKE_CLOSE},                             /* nothing acknowledged but the PUBREC */
+		{.op = FAKE_ACCEPT},
+		/* clean session 0 this time too (flags 0x00) */
+		{.op = FAKE_EXPECT_BYTES, .hex = "10 12 00 04 'MQTT' 04 00 00 00 00 06 'script'"},
+		{.op = FAKE_SEND, .hex = "20 02 01 00"},        /* session present */
+		{.op = FAKE_EXPECT_BYTES, .hex = "3a 06 00 01 't' 00 01 'a'"}, /* DUP */
+		{.op = FAKE_EXPECT_BYTES, .hex = "3a 06 00 01 't' 00 02 'b'"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "62 02 00 03"},
+		{.op = FAKE_SEND, .hex = "40 02 00 01 40 02 00 02 70 02 00 03"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "e0 00"},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = start(script);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = make_client(&r, fb, false, 0);
+	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ferry_token ta, tb, tc;
+	ASSERT_RC(ferry_publish(c, "t", "a", 1, 1, false, NULL, &ta), FERRY_OK);
+	ASSERT_RC(ferry_publish(c, "t", "b", 1, 1, false, NULL, &tb), FERRY_OK);
+	ASSERT_RC(ferry_publish(c, "t", "c", 1, 2, false, NULL, &tc), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.lost, 1, ITEST_WAIT_MS));
+	ASSERT_RC(r.lost_cause, FERRY_ERR_CLOSED);
+	ASSERT_RC(ferry_wait(c, ta, 0), FERRY_ERR_TIMEOUT); /* still pending */
+	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, ta, ITEST_WAIT_MS), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, tb, ITEST_WAIT_MS), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, tc, ITEST_WAIT_MS), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.delivered, 3, ITEST_WAIT_MS));
+	CU_ASSERT_EQUAL(r.delivered_failed, 0);
+	CU_ASSERT_TRUE(r.session_present);
+	ferry_token t;
+	ASSERT_RC(ferry_disconnect(c, 1000, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	assert_script_ok(fb);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
+}
+
+static void test_inbound_qos2_delivered_once(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = 1},
+		{.op = FAKE_SEND, .hex = "20 02 00 00"},
+		{.op = FAKE_SEND, .hex = "34 06 00 01 'x' 00 07 'm'"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "50 02 00 07"},
+		{.op = FAKE_SEND, .hex = "3c 06 00 01 'x' 00 07 'm'"}, /* resent with DUP */
+		{.op = FAKE_EXPECT_BYTES, .hex = "50 02 00 07"},
+		{.op = FAKE_SEND, .hex = "62 02 00 07"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "70 02 00 07"},
+		{.op = FAKE_SEND, .hex = "32 06 00 01 'x' 00 08 'n'"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "40 02 00 08"},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = start(script);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = make_client(&r, fb, true, 0);
+	ASSERT_RC(connect_wait(c), FERRY_OK);
+	assert_script_ok(fb);
+	CU_ASSERT_TRUE(itest_wait_msgs(&r, 2, ITEST_WAIT_MS));
+	CU_ASSERT_EQUAL(itest_nmsgs(&r), 2);
+	if (itest_nmsgs(&r) == 2) {
+		CU_ASSERT_EQUAL(r.msgs[0].qos, 2);
+		CU_ASSERT(r.msgs[0].len == 1 && r.msgs[0].payload[0] == 'm');
+		CU_ASSERT(r.msgs[1].len == 1 && r.msgs[1].payload[0] == 'n');
+	}
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
+}
+
+static void test_malformed_packet_closes_and_keeps_message(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = 1},
+		{.op = FAKE_SEND, .hex = "20 02 00 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "32 09 00 04 'keep' 00 01 'v'"},
+		/* PUBLISH whose topic length runs past the packet */
+		{.op = FAKE_SEND, .hex = "30 07 ff ff 41 42 43 44 45"},
+		{.op = FAKE_EXPECT_CLOSE},
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = 1},
+		{.op = FAKE_SEND, .hex = "20 02 01 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "3a 09 00 04 'keep' 00 01 'v'"},
+		{.op = FAKE_SEND, .hex = "40 02 00 01"},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = start(script);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = make_client(&r, fb, false, 0);
+	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ferry_token t;
+	ASSERT_RC(ferry_publish(c, "keep", "v", 1, 1, false, NULL, &t), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.lost, 1, ITEST_WAIT_MS));
+	ASSERT_RC(r.lost_cause, FERRY_ERR_TRUNCATED);
+	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	assert_script_ok(fb);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
+}
+
+static void test_connack_timeout(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = 1},
+		{.op = FAKE_EXPECT_CLOSE}, /* no CONNACK: the client gives up */
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = start(script);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	struct ferry_client_options o;
+	itest_options(&o, &r, test_fake_uri(fb), "slow");
+	o.connect_timeout_ms = 300;
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	ASSERT_RC(connect_wait(c), FERRY_ERR_CONNECT_TIMEOUT);
+	assert_script_ok(fb);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
+}
+
+static void test_keepalive_ping_and_loss(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = 1},
+		{.op = FAKE_SEND, .hex = "20 02 00 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "c0 00"},
+		{.op = FAKE_SEND, .hex = "d0 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "c0 00"}, /* unanswered */
+		{.op = FAKE_EXPECT_CLOSE},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = start(script);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = make_client(&r, fb, true, 1);
+	ASSERT_RC(connect_wait(c), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.lost, 1, ITEST_WAIT_MS));
+	ASSERT_RC(r.lost_cause, FERRY_ERR_KEEPALIVE);
+	assert_script_ok(fb);
+	struct ferry_stats st;
+	ASSERT_RC(ferry_client_stats(c, &st), FERRY_OK);
+	CU_ASSERT_EQUAL(st.packets_sent[12], 2);     /* PINGREQ */
+	CU_ASSERT_EQUAL(st.packets_received[13], 1); /* PINGRESP */
+	CU_ASSERT_EQUAL(st.packets_sent[1], 1);      /* CONNECT */
+	CU_ASSERT_EQUAL(st.bytes_sent, 20 + 2 + 2); /* CONNECT (20 bytes) and two PINGREQs */
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
+}
+
+void register_client_script_suite(void)
+{
+	CU_pSuite s = test_suite("client_script");
+	test_add(s, "exact CONNECT and SUBSCRIBE bytes", test_exact_connect_and_subscribe_bytes);
+	test_add(s, "resend in order after reconnect with session",
+	         test_resend_in_order_after_reconnect_with_session);
+	test_add(s, "inbound QoS 2 delivered once", test_inbound_qos2_delivered_once);
+	test_add(s, "malformed packet closes, message kept",
+	         test_malformed_packet_closes_and_keeps_message);
+	test_add(s, "CONNACK timeout", test_connack_timeout);
+	test_add(s, "keepalive ping, then loss", test_keepalive_ping_and_loss);
+}
