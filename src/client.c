@@ -505,6 +505,7 @@ int ferry_disconnect(ferry_client *c, int timeout_ms, const struct ferry_call *c
 		c->disconnect_req = r;
 		break;
 	case FERRY_CS_START:
+	case FERRY_CS_DNS:
 	case FERRY_CS_TCP:
 	case FERRY_CS_CONNACK:
 		/* Stop trying: the pending connect completes as cancelled. */

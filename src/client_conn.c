@@ -4,7 +4,8 @@
  *
  * Connection states (enum ferry_conn_state) and who moves them:
  *   IDLE -> START               ferry_connect (app thread)
- *   START -> TCP                tx: connect() started
+ *   START -> DNS                tx: name lookup started (non-numeric host)
+ *   START | DNS -> TCP          tx: connect() started
  *   TCP -> CONNACK              tx: TCP up, CONNECT written
  *   CONNACK -> CONNECTED        rx: CONNACK accepted
  *   CONNECTED -> DRAINING       ferry_disconnect
@@ -42,7 +43,8 @@ static void post_lost(struct ferry_client *c, int cause, const char *text)
 
 static bool connecting(int state)
 {
-	return state == FERRY_CS_START || state == FERRY_CS_TCP || state == FERRY_CS_CONNACK;
+	return state == FERRY_CS_START || state == FERRY_CS_DNS || state == FERRY_CS_TCP ||
+	       state == FERRY_CS_CONNACK;
 }
 
 /* The fd is gone: decide what comes next (c->mu held). */
@@ -51,6 +53,8 @@ static void close_now_locked(struct ferry_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	ferry__resolve_release(c->dns);
+	c->dns = NULL;
 	c->gen++;
 	c->ping_outstanding = false;
 	ferry__buf_clear(&c->ctrl);

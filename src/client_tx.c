@@ -224,34 +224,63 @@ static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadli
 	}
 }
 
-/* START: open a socket to the current server. Drops the lock around the
- * (possibly blocking) name resolution and connect call. */
-static void start_connect(struct ferry_client *c, uint64_t now)
+/* Called on a glibc thread when a lookup finishes (see resolve.h). */
+static void dns_done(void *arg)
 {
-	const struct ferry_uri *u = &c->servers[c->server].uri;
-	uint32_t gen = c->gen;
-	c->state = FERRY_CS_TCP; /* claimed: no second start meanwhile */
-	ferry__unlock(&c->mu);
-	int fd = -1;
+	ferry__ctx_kick_tx(arg);
+}
+
+/* Starts a non-blocking connect to an address (c->mu held). */
+static void connect_to(struct ferry_client *c, const struct sockaddr *sa, socklen_t sl)
+{
 	char err[160] = "";
-	int rc = ferry__tcp_start(u->host, u->host_len, u->port, &fd, err, sizeof err);
-	ferry__lock(&c->mu);
-	if (c->gen != gen || c->state != FERRY_CS_TCP) {
-		/* destroyed or disconnected meanwhile */
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	c->close_prev = FERRY_CS_TCP;
+	int fd = -1;
+	int rc = ferry__tcp_connect(sa, sl, &fd, err, sizeof err);
 	if (rc) {
-		c->fd = -1;
 		ferry__conn_fail_locked(c, rc, err);
 		return;
 	}
 	c->fd = fd;
-	c->deadline_connect = now + c->connect_timeout_ms;
+	c->state = FERRY_CS_TCP;
 	if (ferry__ctx_watch_tx(c, fd, true))
 		ferry__conn_fail_locked(c, FERRY_ERR_SYSTEM, "epoll_ctl failed");
+}
+
+/* START: connect at once to a numeric address, or start a lookup. */
+static void start_connect(struct ferry_client *c, uint64_t now)
+{
+	const struct ferry_uri *u = &c->servers[c->server].uri;
+	c->deadline_connect = now + c->connect_timeout_ms;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (ferry__tcp_numeric(u->host, u->host_len, u->port, &ss, &sl)) {
+		connect_to(c, (const struct sockaddr *)&ss, sl);
+		return;
+	}
+	c->state = FERRY_CS_DNS;
+	int rc = ferry__resolve_start(u->host, u->host_len, u->port, dns_done, c, &c->dns);
+	if (rc)
+		ferry__conn_fail_locked(c, rc, "cannot start name resolution");
+}
+
+/* DNS: the lookup finished (or the deadline passed). */
+static void finish_lookup(struct ferry_client *c, uint64_t now)
+{
+	const struct addrinfo *ai = NULL;
+	char err[160] = "";
+	int rc = ferry__resolve_result(c->dns, &ai, err, sizeof err);
+	if (rc == 1) {
+		if (now >= c->deadline_connect)
+			ferry__conn_fail_locked(c, FERRY_ERR_CONNECT_TIMEOUT, "name resolution timed out");
+		return;
+	}
+	if (rc) {
+		ferry__conn_fail_locked(c, rc, err);
+		return;
+	}
+	connect_to(c, ai->ai_addr, ai->ai_addrlen);
+	ferry__resolve_release(c->dns);
+	c->dns = NULL;
 }
 
 /* TCP: the socket became writable (or the deadline passed). */
@@ -343,6 +372,8 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 		new_generation(c, &done);
 	if (c->state == FERRY_CS_START)
 		start_connect(c, now);
+	if (c->state == FERRY_CS_DNS)
+		finish_lookup(c, now);
 	if (c->state == FERRY_CS_TCP && c->fd >= 0)
 		finish_connect(c, now, writable);
 	if (c->state == FERRY_CS_CONNACK && now >= c->deadline_connect)
@@ -355,7 +386,7 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 	flush(c, now, &done);
 	if (c->tx_gen != c->gen)
 		new_generation(c, &done);
-	if (c->state == FERRY_CS_TCP || c->state == FERRY_CS_CONNACK)
+	if (c->state == FERRY_CS_DNS || c->state == FERRY_CS_TCP || c->state == FERRY_CS_CONNACK)
 		deadline = c->deadline_connect;
 	else if (c->state != FERRY_CS_CONNECTED && c->state != FERRY_CS_DRAINING)
 		deadline = UINT64_MAX;

@@ -31,6 +31,7 @@
 #include "codec.h"
 #include "ferry/ferry.h"
 #include "frame.h"
+#include "resolve.h"
 #include "session.h"
 #include "tokens.h"
 #include "topic_index.h"
@@ -87,7 +88,8 @@ struct ferry_req {
 
 enum ferry_conn_state {
 	FERRY_CS_IDLE = 0,    /* no connection and not trying */
-	FERRY_CS_START,       /* tx must start a TCP connect to servers[server] */
+	FERRY_CS_START,       /* tx must start connecting to servers[server] */
+	FERRY_CS_DNS,         /* name resolution in progress (c->dns) */
 	FERRY_CS_TCP,         /* TCP connect in progress */
 	FERRY_CS_CONNACK,     /* CONNECT sent, awaiting CONNACK */
 	FERRY_CS_CONNECTED,   /* accepted */
@@ -141,6 +143,7 @@ struct ferry_client {
 	bool in_rx_ep, in_tx_ep;
 	bool tx_want_out;            /* EPOLLOUT armed in the tx set */
 	size_t server;               /* index being tried / connected */
+	struct ferry_resolve *dns;   /* lookup in progress, NULL when none */
 	int attempt_rc;              /* the latest connect failure */
 	int close_prev;              /* state before CLOSING */
 	int close_cause;             /* why it is closing */

@@ -3,7 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -13,44 +13,46 @@
 
 #include "ferry/error.h"
 
-int ferry__tcp_start(const char *host, size_t host_len, uint16_t port, int *fd, char *err,
-                     size_t errcap)
+bool ferry__tcp_numeric(const char *host, size_t host_len, uint16_t port,
+                        struct sockaddr_storage *ss, socklen_t *sl)
 {
-	char name[256], service[8];
+	char name[64];
 	if (host_len == 0 || host_len >= sizeof name)
-		return FERRY_ERR_INVAL;
+		return false;
 	memcpy(name, host, host_len);
 	name[host_len] = 0;
-	snprintf(service, sizeof service, "%u", port);
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	if (inet_pton(AF_INET, name, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		*sl = sizeof *v4;
+		return true;
+	}
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET6, name, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		*sl = sizeof *v6;
+		return true;
+	}
+	return false;
+}
 
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST};
-	struct addrinfo *ai = NULL;
-	int g = getaddrinfo(name, service, &hints, &ai);
-	if (g == EAI_NONAME) {
-		hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-		g = getaddrinfo(name, service, &hints, &ai);
-	}
-	if (g) {
-		snprintf(err, errcap, "cannot resolve %s: %s", name, gai_strerror(g));
-		return FERRY_ERR_DNS;
-	}
-	int rc = FERRY_ERR_CONNECT;
-	int s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+int ferry__tcp_connect(const struct sockaddr *sa, socklen_t sl, int *fd, char *err, size_t errcap)
+{
+	int s = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s < 0) {
 		snprintf(err, errcap, "socket: %s", strerror(errno));
-		goto out;
+		return FERRY_ERR_CONNECT;
 	}
-	if (connect(s, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-		snprintf(err, errcap, "connect to %s:%u: %s", name, port, strerror(errno));
+	if (connect(s, sa, sl) != 0 && errno != EINPROGRESS) {
+		snprintf(err, errcap, "connect: %s", strerror(errno));
 		close(s);
-		goto out;
+		return FERRY_ERR_CONNECT;
 	}
 	*fd = s;
-	rc = FERRY_OK;
-out:
-	freeaddrinfo(ai);
-	return rc;
+	return FERRY_OK;
 }
 
 int ferry__tcp_finish(int fd, char *err, size_t errcap)

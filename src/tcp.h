@@ -9,19 +9,25 @@
 #ifndef FERRY_TCP_H
 #define FERRY_TCP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /*
- * ferry__tcp_start - resolve host (host_len bytes, not NUL-terminated) and
- * start a non-blocking connect to its first address. On FERRY_OK *fd is a
- * non-blocking, close-on-exec socket whose connect is in progress (wait for
- * it to become writable, then call ferry__tcp_finish). Errors: FERRY_ERR_DNS,
- * FERRY_ERR_CONNECT, FERRY_ERR_INVAL; `err` (errcap bytes) gets a sentence.
- * Name resolution blocks the calling thread for non-numeric hosts.
+ * ferry__tcp_numeric - if host (host_len bytes, not NUL-terminated) is an
+ * IPv4 or IPv6 literal, store it with port in ss (length in sl) and return true.
  */
-int ferry__tcp_start(const char *host, size_t host_len, uint16_t port, int *fd, char *err,
-                     size_t errcap);
+bool ferry__tcp_numeric(const char *host, size_t host_len, uint16_t port,
+                        struct sockaddr_storage *ss, socklen_t *sl);
+
+/*
+ * ferry__tcp_connect - start a non-blocking connect to an address. On FERRY_OK
+ * *fd is a non-blocking, close-on-exec socket whose connect is in progress
+ * (wait for it to become writable, then call ferry__tcp_finish). Error:
+ * FERRY_ERR_CONNECT with `err` (errcap bytes) set to a sentence.
+ */
+int ferry__tcp_connect(const struct sockaddr *sa, socklen_t sl, int *fd, char *err, size_t errcap);
 
 /* ferry__tcp_finish - the outcome of the connect: FERRY_OK or FERRY_ERR_CONNECT
  * (with `err` set). Also turns Nagle off. */

@@ -15,6 +15,7 @@
 #include "itest.h"
 #include "suites.h"
 #include "support/broker.h"
+#include "support/fakebroker.h"
 #include "unit/util.h"
 
 static struct test_broker broker;
@@ -136,6 +137,61 @@ static void test_second_server_used_when_first_is_down(void)
 	CU_ASSERT_TRUE(ferry_is_connected(c));
 	ferry_client_destroy(c);
 	itest_rec_free(&r);
+}
+
+static void test_connect_by_host_name(void)
+{
+	/* "localhost" goes through the asynchronous resolver (/etc/hosts). */
+	char u[64];
+	snprintf(u, sizeof u, "tcp://localhost:%d", test_broker_port(&broker));
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = itest_connect(&r, u, "by-name", FERRY_MQTT_3_1_1, true);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	if (c)
+		CU_ASSERT_TRUE(ferry_is_connected(c));
+	ferry_client_destroy(c);
+	itest_rec_free(&r);
+}
+
+static void test_slow_connect_does_not_stall_other_clients(void)
+{
+	/* A "broker" that accepts TCP but never answers CONNECT. */
+	static const struct test_fake_step silent[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = 1},
+		{.op = FAKE_EXPECT_CLOSE, .timeout_ms = 30000},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = NULL;
+	ASSERT_RC(test_fake_start(&fb, silent, NULL), FERRY_OK);
+	ferry_context *ctx = NULL;
+	ASSERT_RC(ferry_context_create(NULL, &ctx), FERRY_OK);
+	struct itest_rec ra, rb;
+	itest_rec_init(&ra);
+	itest_rec_init(&rb);
+	struct ferry_client_options o;
+	itest_options(&o, &ra, test_fake_uri(fb), "slow-a");
+	o.context = ctx;
+	o.connect_timeout_ms = 20000;
+	ferry_client *a = NULL, *b = NULL;
+	ASSERT_RC(ferry_client_create(&o, &a), FERRY_OK);
+	ferry_token ta = 0, tb = 0;
+	ASSERT_RC(ferry_connect(a, NULL, &ta), FERRY_OK);
+	ASSERT_RC(test_fake_wait_step(fb, 2, ITEST_WAIT_MS), FERRY_OK); /* a is waiting for CONNACK */
+	itest_options(&o, &rb, uri, "slow-b");
+	o.context = ctx;
+	ASSERT_RC(ferry_client_create(&o, &b), FERRY_OK);
+	ASSERT_RC(ferry_connect(b, NULL, &tb), FERRY_OK);
+	ASSERT_RC(ferry_wait(b, tb, ITEST_WAIT_MS), FERRY_OK);
+	ASSERT_RC(ferry_wait(a, ta, 0), FERRY_ERR_TIMEOUT); /* a is still connecting */
+	ASSERT_RC(itest_subscribe(b, "slow/x", 1), FERRY_OK);
+	ferry_client_destroy(a); /* cancels a's attempt */
+	ferry_client_destroy(b);
+	ASSERT_RC(ferry_context_destroy(ctx), FERRY_OK);
+	test_fake_destroy(fb);
+	itest_rec_free(&ra);
+	itest_rec_free(&rb);
 }
 
 static void test_argument_errors(void)
@@ -701,6 +757,9 @@ void register_client_suite(void)
 	test_add(s, "connect to a closed port fails", test_connect_to_closed_port_fails);
 	test_add(s, "second server used when the first is down",
 	         test_second_server_used_when_first_is_down);
+	test_add(s, "connect by host name", test_connect_by_host_name);
+	test_add(s, "a slow connect does not stall other clients",
+	         test_slow_connect_does_not_stall_other_clients);
 	test_add(s, "argument errors", test_argument_errors);
 	test_add(s, "publish/subscribe, QoS 0/1/2, 0 B..1 MiB", test_pubsub_all_qos_and_sizes);
 	test_add(s, "order and counts at each QoS", test_order_and_counts_at_each_qos);
