@@ -14,8 +14,6 @@
 #include "topic.h"
 #include "utf8.h"
 
-void ferry__ctx_free_from_rx(struct ferry_context *ctx);
-
 void ferry__log(struct ferry_client *c, int level, const char *fmt, ...)
 {
 	if (!c->cb.on_log || level > c->cb.log_level)
@@ -610,11 +608,7 @@ void ferry_client_destroy(ferry_client *c)
 	ferry__unlock(&c->mu);
 	bool own = c->own_ctx;
 	ferry__client_free(c);
-	ferry__lock(&ctx->mu);
-	ctx->nclients--;
-	ferry__unlock(&ctx->mu);
-	if (own)
-		ferry__ctx_free(ctx);
+	ferry__ctx_client_gone(ctx, own, false);
 }
 
 /* ---- messages --------------------------------------------------------- */

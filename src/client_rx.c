@@ -15,8 +15,6 @@
 #include "reason.h"
 #include "tcp.h"
 
-void ferry__ctx_free_from_rx(struct ferry_context *ctx);
-
 /* Reads per readiness event, so one busy client does not starve the others. */
 #define RX_READS 16
 
@@ -431,9 +429,5 @@ void ferry__rx_retire(struct ferry_client *c)
 	struct ferry_context *ctx = c->ctx;
 	bool own = c->own_ctx;
 	ferry__client_free(c);
-	ferry__lock(&ctx->mu);
-	ctx->nclients--;
-	ferry__unlock(&ctx->mu);
-	if (own)
-		ferry__ctx_free_from_rx(ctx);
+	ferry__ctx_client_gone(ctx, own, true);
 }

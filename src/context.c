@@ -299,6 +299,19 @@ static bool rx_take(struct ferry_context *ctx, struct ferry_event **evs,
 	return stop;
 }
 
+/* Frees what the context owns once both threads are gone. */
+static void ctx_release(struct ferry_context *ctx)
+{
+	close(ctx->tx_ep);
+	close(ctx->rx_ep);
+	close(ctx->tx_wake);
+	close(ctx->rx_wake);
+	pthread_mutex_destroy(&ctx->mu);
+	free(ctx->heap);
+	free(ctx->batch);
+	free(ctx);
+}
+
 static void *rx_main(void *arg)
 {
 	struct ferry_context *ctx = arg;
@@ -336,14 +349,7 @@ static void *rx_main(void *arg)
 		 * nobody will join us, so tidy up here. */
 		pthread_join(ctx->tx_thread, NULL);
 		pthread_detach(pthread_self());
-		close(ctx->tx_ep);
-		close(ctx->rx_ep);
-		close(ctx->tx_wake);
-		close(ctx->rx_wake);
-		pthread_mutex_destroy(&ctx->mu);
-		free(ctx->heap);
-		free(ctx->batch);
-		free(ctx);
+		ctx_release(ctx);
 	}
 	return NULL;
 }
@@ -414,25 +420,28 @@ void ferry__ctx_free(struct ferry_context *ctx)
 	pthread_join(ctx->tx_thread, NULL);
 	ferry__wakefd_signal(ctx->rx_wake);
 	pthread_join(ctx->rx_thread, NULL);
-	close(ctx->tx_ep);
-	close(ctx->rx_ep);
-	close(ctx->tx_wake);
-	close(ctx->rx_wake);
-	pthread_mutex_destroy(&ctx->mu);
-	free(ctx->heap);
-	free(ctx->batch);
-	free(ctx);
+	ctx_release(ctx);
 }
 
-/* Called on rx when a client that owned its context was destroyed from a
- * callback: stop both threads; rx frees the context on its way out. */
-void ferry__ctx_free_from_rx(struct ferry_context *ctx);
 void ferry__ctx_free_from_rx(struct ferry_context *ctx)
 {
 	ferry__lock(&ctx->mu);
 	ctx->self_free = true;
 	ferry__unlock(&ctx->mu);
 	ctx_stop(ctx);
+}
+
+void ferry__ctx_client_gone(struct ferry_context *ctx, bool own, bool on_rx)
+{
+	ferry__lock(&ctx->mu);
+	ctx->nclients--;
+	ferry__unlock(&ctx->mu);
+	if (!own)
+		return;
+	if (on_rx)
+		ferry__ctx_free_from_rx(ctx);
+	else
+		ferry__ctx_free(ctx);
 }
 
 int ferry_context_create(const struct ferry_context_options *opts, ferry_context **out)

@@ -215,6 +215,12 @@ struct ferry_context {
 int ferry__ctx_new(struct ferry_context **out);
 /* Stop and free (the caller is not a ferry thread of this context). */
 void ferry__ctx_free(struct ferry_context *ctx);
+/* Called on rx when a client that owned its context was destroyed from a
+ * callback: stop both threads; rx frees the context on its way out. */
+void ferry__ctx_free_from_rx(struct ferry_context *ctx);
+/* A client of ctx was freed: count it out, and free ctx if the client owned it
+ * (on_rx: we are ctx's receive thread). */
+void ferry__ctx_client_gone(struct ferry_context *ctx, bool own, bool on_rx);
 bool ferry__ctx_on_rx_thread(const struct ferry_context *ctx);
 bool ferry__ctx_on_own_thread(const struct ferry_context *ctx);
 /* Ask tx to serve c soon (any thread; takes ctx->mu). */

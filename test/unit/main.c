@@ -10,6 +10,7 @@
 #include <CUnit/CUnit.h>
 
 #include "suites.h"
+#include "util.h"
 
 int main(int argc, char **argv)
 {
@@ -32,22 +33,5 @@ int main(int argc, char **argv)
 	register_keepalive_suite();
 	register_session_suite();
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
-			CU_pSuite s = CU_get_suite(argv[i]);
-			if (!s) {
-				fprintf(stderr, "no suite named \"%s\"\n", argv[i]);
-				CU_cleanup_registry();
-				return 2;
-			}
-			CU_basic_run_suite(s);
-		}
-	} else {
-		CU_basic_run_tests();
-	}
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	unsigned suites_failed = CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return (failed || suites_failed) ? 1 : 0;
+	return test_run(argc, argv);
 }

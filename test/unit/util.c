@@ -7,6 +7,8 @@
 
 #include "ferry/error.h"
 
+#include <CUnit/Basic.h>
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -86,4 +88,26 @@ void test_assert_view(const uint8_t *p, size_t len, const char *str, const char 
 	snprintf(msg, sizeof msg, "%s is \"%.*s\" (%zu bytes), expected \"%s\"", expr,
 	         (int)(len > 200 ? 200 : len), p ? (const char *)p : "", len, str);
 	CU_assertImplementation(ok, line, msg, file, "", CU_FALSE);
+}
+
+int test_run(int argc, char **argv)
+{
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (argc > 1) {
+		for (int i = 1; i < argc; i++) {
+			CU_pSuite s = CU_get_suite(argv[i]);
+			if (!s) {
+				fprintf(stderr, "no suite named \"%s\"\n", argv[i]);
+				CU_cleanup_registry();
+				return 2;
+			}
+			CU_basic_run_suite(s);
+		}
+	} else {
+		CU_basic_run_tests();
+	}
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	unsigned suites_failed = CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return (failed || suites_failed) ? 1 : 0;
 }

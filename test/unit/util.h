@@ -19,6 +19,14 @@ size_t test_hex(const char *hex, uint8_t *out, size_t cap);
 /* Formats n bytes as "30 07 ff" into a static buffer (for failure messages). */
 const char *test_tohex(const uint8_t *p, size_t n);
 
+/*
+ * test_run - run the registered suites with CUnit's basic interface: all of
+ * them, or those named in argv[1..]. Returns the process exit status: 0 when
+ * every test passed, 1 on any failure, 2 for an unknown suite name.
+ * Cleans the registry up.
+ */
+int test_run(int argc, char **argv);
+
 /* Adds a suite or aborts; returns it. */
 CU_pSuite test_suite(const char *name);
 
