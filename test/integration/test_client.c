@@ -304,6 +304,129 @@ static void test_order_and_counts_at_each_qos(void)
 	itest_rec_free(&r);
 }
 
+static void test_mqtt_3_1(void)
+{
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = itest_connect(&r, uri, "v31-client", FERRY_MQTT_3_1, true);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	ASSERT_RC(itest_subscribe(c, "v31/#", 2), FERRY_OK);
+	ferry_token t = 0;
+	for (int q = 0; q <= 2; q++)
+		ASSERT_RC(ferry_publish(c, "v31/x", "abc", 3, q, false, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_msgs(&r, 3, ITEST_WAIT_MS));
+	CU_ASSERT_EQUAL(itest_nmsgs(&r), 3);
+	ferry_client_destroy(c);
+	itest_rec_free(&r);
+}
+
+static void test_outbox_not_capped_by_packet_ids(void)
+{
+	/* More messages than there are packet ids, queued before the connect:
+	 * ids are bound only as messages enter the in-flight window. */
+	enum { N = 70000 };
+	struct itest_rec r;
+	itest_rec_init(&r);
+	struct ferry_client_options o;
+	itest_options(&o, &r, uri, "outbox-70k");
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	for (int i = 0; i < N; i++)
+		ASSERT_RC(ferry_publish(c, "outbox/x", "m", 1, 1, false, NULL, NULL), FERRY_OK);
+	struct ferry_stats st;
+	ASSERT_RC(ferry_client_stats(c, &st), FERRY_OK);
+	CU_ASSERT_EQUAL(st.queued, N);
+	CU_ASSERT_EQUAL(st.inflight, 0);
+	ferry_token t = 0;
+	ASSERT_RC(ferry_connect(c, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.delivered, N, 60000));
+	CU_ASSERT_EQUAL(r.delivered_failed, 0);
+	ASSERT_RC(ferry_client_stats(c, &st), FERRY_OK);
+	CU_ASSERT_EQUAL(st.queued, 0);
+	CU_ASSERT_EQUAL(st.packets_sent[3], N); /* PUBLISH */
+	CU_ASSERT_EQUAL(st.packets_received[4], N); /* PUBACK */
+	ferry_client_destroy(c);
+	itest_rec_free(&r);
+}
+
+static void test_disconnect_lets_in_flight_complete(void)
+{
+	enum { N = 1000 };
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = itest_connect(&r, uri, "drain", FERRY_MQTT_3_1_1, true);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	ferry_token t = 0;
+	for (int i = 0; i < N; i++)
+		ASSERT_RC(ferry_publish(c, "drain/x", "m", 1, 2, false, NULL, &t), FERRY_OK);
+	/* Once the first completes, the window is full of messages in flight. */
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.delivered, 1, ITEST_WAIT_MS));
+	ferry_token d = 0;
+	ASSERT_RC(ferry_disconnect(c, 10000, NULL, &d), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, d, ITEST_WAIT_MS), FERRY_OK);
+	/* Whatever was in flight completed; nothing failed; the rest waits in
+	 * the outbox (a disconnect starts nothing new). */
+	struct ferry_stats st;
+	ASSERT_RC(ferry_client_stats(c, &st), FERRY_OK);
+	CU_ASSERT_EQUAL(st.inflight, 0);
+	CU_ASSERT_EQUAL(r.delivered_failed, 0);
+	CU_ASSERT_EQUAL((uint64_t)r.delivered + st.queued, N);
+	/* Reconnecting sends the rest. */
+	ASSERT_RC(ferry_connect(c, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.delivered, N, ITEST_WAIT_MS));
+	ferry_client_destroy(c);
+	itest_rec_free(&r);
+}
+
+struct logs {
+	pthread_mutex_t mu;
+	int warnings;
+	char last[256];
+};
+
+static void log_cb(void *user, int level, const char *text)
+{
+	struct logs *l = user;
+	pthread_mutex_lock(&l->mu);
+	if (level == FERRY_LOG_WARNING)
+		l->warnings++;
+	snprintf(l->last, sizeof l->last, "%s", text);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void test_log_callback_and_levels(void)
+{
+	int port = test_broker_free_port();
+	char dead[64];
+	snprintf(dead, sizeof dead, "tcp://127.0.0.1:%d", port);
+	struct logs l = {PTHREAD_MUTEX_INITIALIZER, 0, ""};
+	struct ferry_client_options o = FERRY_CLIENT_OPTIONS_INIT;
+	o.server_uri = dead;
+	o.client_id = "logs";
+	o.user = &l;
+	o.on_log = log_cb;
+	o.log_level = FERRY_LOG_WARNING;
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	ferry_token t = 0;
+	ASSERT_RC(ferry_connect(c, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_ERR_CONNECT);
+	ferry_client_destroy(c);
+	CU_ASSERT_EQUAL(l.warnings, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(l.last, "Connection refused"));
+	/* Below the level nothing is passed on. */
+	l.warnings = 0;
+	o.log_level = FERRY_LOG_ERROR;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	ASSERT_RC(ferry_connect(c, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_ERR_CONNECT);
+	ferry_client_destroy(c);
+	CU_ASSERT_EQUAL(l.warnings, 0);
+}
+
 /* ---- wildcards and per-subscription callbacks ------------------------------ */
 
 struct counter {
@@ -763,6 +886,12 @@ void register_client_suite(void)
 	test_add(s, "argument errors", test_argument_errors);
 	test_add(s, "publish/subscribe, QoS 0/1/2, 0 B..1 MiB", test_pubsub_all_qos_and_sizes);
 	test_add(s, "order and counts at each QoS", test_order_and_counts_at_each_qos);
+	test_add(s, "MQTT 3.1", test_mqtt_3_1);
+	test_add(s, "outbox not capped by packet ids (70,000 queued)",
+	         test_outbox_not_capped_by_packet_ids);
+	test_add(s, "disconnect lets in-flight messages complete",
+	         test_disconnect_lets_in_flight_complete);
+	test_add(s, "log callback and levels", test_log_callback_and_levels);
 	test_add(s, "wildcards and per-subscription callbacks",
 	         test_wildcards_and_per_subscription_callbacks);
 	test_add(s, "retained messages, cleared by an empty payload", test_retained_and_cleared);
