@@ -205,6 +205,15 @@ static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadli
 		break;
 	}
 	case FERRY_KA_LOST:
+		/* Bytes waiting in the socket were received: the link is alive and
+		 * only the receive thread is late (a callback of another client
+		 * of this context may be blocking it). They count as life. */
+		if (c->fd >= 0 && ferry__tcp_pending(c->fd) > 0) {
+			c->last_received = now;
+			ka.last_received = now;
+			ferry__keepalive_check(&ka, now, deadline);
+			break;
+		}
 		ferry__conn_fail_locked(c, FERRY_ERR_KEEPALIVE,
 		                        "keepalive timeout: no answer to PINGREQ");
 		return;

@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,6 +69,14 @@ int ferry__tcp_finish(int fd, char *err, size_t errcap)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return FERRY_OK;
+}
+
+size_t ferry__tcp_pending(int fd)
+{
+	int n = 0;
+	if (ioctl(fd, FIONREAD, &n) != 0 || n < 0)
+		return 0;
+	return (size_t)n;
 }
 
 int ferry__tcp_read(int fd, void *buf, size_t len, size_t *got)

@@ -33,6 +33,9 @@ int ferry__tcp_connect(const struct sockaddr *sa, socklen_t sl, int *fd, char *e
  * (with `err` set). Also turns Nagle off. */
 int ferry__tcp_finish(int fd, char *err, size_t errcap);
 
+/* Bytes received by the kernel and not yet read (0 on error). */
+size_t ferry__tcp_pending(int fd);
+
 /* Reads up to len bytes: FERRY_OK with *got >= 0 (0: nothing now), FERRY_ERR_CLOSED
  * at end of stream, FERRY_ERR_IO on error. */
 int ferry__tcp_read(int fd, void *buf, size_t len, size_t *got);

@@ -6,6 +6,27 @@
  * otherwise.
  *
  * Thread safety is stated per function.
+ *
+ * Threads and callbacks: a context (see ferry_context_create) runs one send
+ * thread and one receive thread for all of its clients. Every callback of
+ * every client of a context runs on that context's receive thread, one at a
+ * time, with no ferry lock held: any ferry function may be called from a
+ * callback (blocking ones, ferry_wait and ferry_context_destroy, return
+ * FERRY_ERR_IN_CALLBACK there instead of deadlocking). A callback that
+ * blocks delays the other callbacks of its context, not their keepalives.
+ *
+ * Ordering guarantees:
+ *  - A client's publishes, subscribes and unsubscribes leave in the order
+ *    of the calls, whatever their QoS (one outbox, first in, first out).
+ *    After a reconnect with the session present, unacknowledged PUBLISHes
+ *    (with DUP) and PUBRELs are sent again first, in their original order.
+ *  - Messages from the broker reach the callbacks in the order they arrived
+ *    on the connection; a QoS 2 message reaches them once.
+ *  - The connected callback of a connection runs before any message or
+ *    completion from it; the connection-lost callback after all of them.
+ *  - Each operation completes exactly once; completions of QoS 1 publishes
+ *    come in publish order (the broker acknowledges in order), likewise
+ *    those of QoS 2 publishes.
  */
 #ifndef FERRY_FERRY_H
 #define FERRY_FERRY_H

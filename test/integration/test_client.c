@@ -677,6 +677,90 @@ static void test_200_clients_share_one_context(void)
 	free(tok);
 }
 
+/* ---- a blocked callback does not make another client miss its keepalive ---- */
+
+struct blocker {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool entered, release;
+};
+
+static void block_cb(ferry_client *c, void *user, const struct ferry_message *m)
+{
+	(void)c;
+	(void)m;
+	struct blocker *b = user;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 30; /* bound: the test releases it long before */
+	pthread_mutex_lock(&b->mu);
+	b->entered = true;
+	pthread_cond_broadcast(&b->cv);
+	while (!b->release)
+		if (pthread_cond_timedwait(&b->cv, &b->mu, &ts))
+			break;
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void test_blocked_callback_does_not_break_keepalive(void)
+{
+	ferry_context *ctx = NULL;
+	ASSERT_RC(ferry_context_create(NULL, &ctx), FERRY_OK);
+	struct blocker bl = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false};
+	struct itest_rec ra, rb;
+	itest_rec_init(&ra);
+	itest_rec_init(&rb);
+	struct ferry_client_options o;
+	itest_options(&o, &ra, uri, "block-a");
+	o.context = ctx;
+	o.user = &bl;
+	o.on_message = block_cb;
+	o.on_connected = NULL;
+	o.on_connection_lost = NULL;
+	o.on_delivery_complete = NULL;
+	ferry_client *a = NULL, *b = NULL;
+	ASSERT_RC(ferry_client_create(&o, &a), FERRY_OK);
+	itest_options(&o, &rb, uri, "block-b");
+	o.context = ctx;
+	o.keepalive_s = 1; /* loss would be declared 1.5 s after silence */
+	ASSERT_RC(ferry_client_create(&o, &b), FERRY_OK);
+	ferry_token t = 0;
+	ASSERT_RC(ferry_connect(a, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(a, t, ITEST_WAIT_MS), FERRY_OK);
+	ASSERT_RC(ferry_connect(b, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(b, t, ITEST_WAIT_MS), FERRY_OK);
+	ASSERT_RC(itest_subscribe(a, "block/x", 0), FERRY_OK);
+	ASSERT_RC(ferry_publish(b, "block/x", "go", 2, 0, false, NULL, NULL), FERRY_OK);
+	/* a's callback now holds the context's receive thread for 4 s: b's
+	 * PINGRESPs sit unread in its socket, which still counts as life. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ITEST_WAIT_MS / 1000;
+	pthread_mutex_lock(&bl.mu);
+	while (!bl.entered)
+		if (pthread_cond_timedwait(&bl.cv, &bl.mu, &ts))
+			break;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 4;
+	while (bl.entered && pthread_cond_timedwait(&bl.cv, &bl.mu, &ts) == 0)
+		; /* hold the callback for 4 s */
+	bl.release = true;
+	pthread_cond_broadcast(&bl.cv);
+	pthread_mutex_unlock(&bl.mu);
+	CU_ASSERT_TRUE(bl.entered);
+	ASSERT_RC(itest_subscribe(b, "block/y", 0), FERRY_OK); /* b works */
+	CU_ASSERT_TRUE(ferry_is_connected(b));
+	CU_ASSERT_EQUAL(rb.lost, 0);
+	struct ferry_stats st;
+	ASSERT_RC(ferry_client_stats(b, &st), FERRY_OK);
+	CU_ASSERT(st.packets_sent[12] >= 2); /* b kept pinging meanwhile */
+	ferry_client_destroy(a);
+	ferry_client_destroy(b);
+	ASSERT_RC(ferry_context_destroy(ctx), FERRY_OK);
+	itest_rec_free(&ra);
+	itest_rec_free(&rb);
+}
+
 /* ---- API calls from callbacks ----------------------------------------------- */
 
 struct cb_state {
@@ -900,6 +984,8 @@ void register_client_suite(void)
 	test_add(s, "persistent session receives what was sent while away",
 	         test_persistent_session_gets_messages_sent_while_away);
 	test_add(s, "200 clients share one context", test_200_clients_share_one_context);
+	test_add(s, "a blocked callback does not break another client's keepalive",
+	         test_blocked_callback_does_not_break_keepalive);
 	test_add(s, "API calls from callbacks", test_api_calls_from_callbacks);
 	test_add(s, "destroy from a callback", test_destroy_from_callback);
 	test_add(s, "every token completes exactly once at destroy",
