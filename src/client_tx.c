@@ -207,10 +207,14 @@ static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadli
 	case FERRY_KA_LOST:
 		/* Bytes waiting in the socket were received: the link is alive and
 		 * only the receive thread is late (a callback of another client
-		 * of this context may be blocking it). They count as life. */
+		 * of this context may be blocking it). They count as life, and as
+		 * the answer to the ping, so pings go on and the broker does not
+		 * time us out while the receive thread is held up. */
 		if (c->fd >= 0 && ferry__tcp_pending(c->fd) > 0) {
 			c->last_received = now;
+			c->ping_outstanding = false;
 			ka.last_received = now;
+			ka.ping_outstanding = false;
 			ferry__keepalive_check(&ka, now, deadline);
 			break;
 		}

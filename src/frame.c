@@ -101,16 +101,26 @@ void ferry__frame_reader_reset(struct ferry_frame_reader *r)
 	r->error = FERRY_OK;
 }
 
-/* Grows buf to exactly `total` bytes when it is smaller (total <= max_packet). */
-static int reserve(struct ferry_frame_reader *r, size_t total)
+/*
+ * Makes room for `want` bytes of the current frame (want <= r->need <=
+ * max_packet). The buffer grows geometrically as bytes arrive, never past
+ * the frame's size: a frame announced large but sent slowly (or never) costs
+ * memory only for the bytes that came.
+ */
+static int reserve(struct ferry_frame_reader *r, size_t want)
 {
-	if (r->cap >= total)
+	if (r->cap >= want)
 		return FERRY_OK;
-	uint8_t *nb = realloc(r->buf, total);
+	size_t cap = r->cap ? r->cap : 256;
+	while (cap < want)
+		cap *= 2;
+	if (cap > r->need)
+		cap = r->need;
+	uint8_t *nb = realloc(r->buf, cap);
 	if (!nb)
 		return FERRY_ERR_NOMEM;
 	r->buf = nb;
-	r->cap = total;
+	r->cap = cap;
 	return FERRY_OK;
 }
 
@@ -139,33 +149,40 @@ static int read_header(struct ferry_frame_reader *r, const uint8_t *data, size_t
 		r->hdr_len = 0;
 		return FERRY_OK;
 	}
-	rc = reserve(r, total);
-	if (rc)
+	r->need = total;
+	size_t body = total - hlen, avail = len - *used;
+	rc = reserve(r, hlen + (avail < body ? avail : body));
+	if (rc) {
+		r->need = 0;
 		return rc;
+	}
 	memcpy(r->buf, r->hdr, hlen);
 	r->have = hlen;
-	r->need = total;
 	r->hdr_len = 0;
 	return FERRY_OK;
 }
 
 /* BODY state: copies what data holds of the body; returns the frame when whole. */
-static void read_body(struct ferry_frame_reader *r, const uint8_t *data, size_t len, size_t *used,
-                      struct ferry_frame *frame, bool *complete)
+static int read_body(struct ferry_frame_reader *r, const uint8_t *data, size_t len, size_t *used,
+                     struct ferry_frame *frame, bool *complete)
 {
 	size_t n = r->need - r->have;
 	if (n > len - *used)
 		n = len - *used;
+	int rc = reserve(r, r->have + n);
+	if (rc)
+		return rc;
 	memcpy(r->buf + r->have, data + *used, n);
 	r->have += n;
 	*used += n;
 	if (r->have < r->need)
-		return;
+		return FERRY_OK;
 	frame->data = r->buf;
 	frame->len = r->need;
 	*complete = true;
 	r->have = 0;
 	r->need = 0;
+	return FERRY_OK;
 }
 
 /* Idle reader: returns a view of the chunk's first frame if it is all there. */
@@ -197,7 +214,7 @@ int ferry__frame_next(struct ferry_frame_reader *r, const uint8_t *data, size_t 
 	if (rc == FERRY_OK && !*complete && r->need == 0)
 		rc = read_header(r, data, len, &used, frame, complete);
 	if (rc == FERRY_OK && !*complete && r->need > 0)
-		read_body(r, data, len, &used, frame, complete);
+		rc = read_body(r, data, len, &used, frame, complete);
 	r->error = rc;
 	*consumed = used;
 	return rc;

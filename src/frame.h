@@ -3,10 +3,11 @@
  * byte chunks of any size (down to one byte at a time).
  *
  * Pure: no I/O, no clock. It allocates only its own assembly buffer, which
- * grows to the size of the frame being assembled and never beyond the
- * configured maximum packet size: a frame whose announced size exceeds the
- * maximum is refused as soon as its remaining length is known, before any of
- * its body is buffered.
+ * grows geometrically as a frame's bytes arrive, never beyond that frame's
+ * size nor the configured maximum packet size: a frame whose announced size
+ * exceeds the maximum is refused as soon as its remaining length is known,
+ * before any of its body is buffered, and a large frame announced but not
+ * (yet) sent costs no memory for the missing bytes.
  *
  * Zero copy: when a chunk holds a whole frame and nothing is buffered, the
  * frame returned is a view into the chunk.
