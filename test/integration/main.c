@@ -26,6 +26,7 @@ int main(int argc, char **argv)
 	register_support_suite();
 	register_client_suite();
 	register_client_script_suite();
+	register_proxy_suite();
 
 	return test_run(argc, argv);
 }

@@ -9,5 +9,6 @@
 void register_support_suite(void);
 void register_client_suite(void);
 void register_client_script_suite(void);
+void register_proxy_suite(void);
 
 #endif

@@ -1,0 +1,2 @@
+/* proxy.c - being written. */
+typedef int test_proxy_placeholder;

@@ -1,0 +1,1 @@
+/* proxy.h - placeholder until the fault proxy is written. */
