@@ -91,7 +91,10 @@ static int copy_options(struct ferry_client *c, const struct ferry_client_option
 {
 	if (o->mqtt_version < FERRY_MQTT_3_1 || o->mqtt_version > FERRY_MQTT_5 || o->keepalive_s < 0 ||
 	    o->keepalive_s > 65535 || o->connect_timeout_ms < 0 || o->max_inflight < 0 ||
-	    o->max_inflight > 65535 || o->ping_timeout_ms < 0)
+	    o->max_inflight > 65535 || o->ping_timeout_ms < 0 || o->reconnect_min_ms < 0 ||
+	    o->reconnect_max_ms < 0 || o->reconnect_stable_ms < 0 ||
+	    (o->queue_policy != FERRY_QUEUE_REJECT_NEW && o->queue_policy != FERRY_QUEUE_DROP_OLDEST) ||
+	    (o->refused_policy != FERRY_REFUSED_BACKOFF && o->refused_policy != FERRY_REFUSED_STOP))
 		return FERRY_ERR_INVAL;
 	const char *id = o->client_id ? o->client_id : "";
 	int rc = ferry__utf8_check((const uint8_t *)id, strlen(id));
@@ -103,6 +106,13 @@ static int copy_options(struct ferry_client *c, const struct ferry_client_option
 	c->clean_session = o->clean_session;
 	c->connect_timeout_ms = o->connect_timeout_ms ? (uint32_t)o->connect_timeout_ms : 30000u;
 	c->max_inflight = o->max_inflight ? (uint16_t)o->max_inflight : 100u;
+	c->backoff.min_ms = o->reconnect_min_ms ? (uint64_t)o->reconnect_min_ms : 1000u;
+	c->backoff.max_ms = o->reconnect_max_ms ? (uint64_t)o->reconnect_max_ms : 60000u;
+	if (c->backoff.max_ms < c->backoff.min_ms)
+		c->backoff.max_ms = c->backoff.min_ms;
+	c->backoff.stable_ms = (uint64_t)o->reconnect_stable_ms;
+	c->rng = ferry__now_us() ^ (uint64_t)(uintptr_t)c ^ UINT64_C(0x9e3779b97f4a7c15);
+	c->refused_reason = -1;
 	c->cb = *o;
 	c->cb.client_id = c->cb.server_uri = c->cb.username = NULL;
 	c->cb.server_uris = NULL;
@@ -254,16 +264,48 @@ void ferry__req_done_locked(struct ferry_req *r, int rc)
 		pthread_cond_broadcast(&c->cv);
 }
 
+/*
+ * Makes room in the outbox for a publish of `bytes` under the limits
+ * (c->mu held): drops the oldest queued publishes under the drop-oldest
+ * policy (their completions go to rx), or refuses. FERRY_OK or
+ * FERRY_ERR_QUEUE_FULL.
+ */
+static int make_room_locked(struct ferry_client *c, size_t bytes)
+{
+	size_t maxn = c->cb.max_queued, maxb = c->cb.max_queued_bytes;
+	if (!maxn && !maxb)
+		return FERRY_OK;
+	for (;;) {
+		struct ferry_session_counts n;
+		ferry__session_counts(c->session, &n);
+		bool full = (maxn && n.queued + 1 > maxn) || (maxb && n.queued_bytes + bytes > maxb);
+		if (!full)
+			return FERRY_OK;
+		struct ferry_op *old = ferry__session_oldest_queued(c->session);
+		if (c->cb.queue_policy != FERRY_QUEUE_DROP_OLDEST || !old ||
+		    old->kind != FERRY_OP_PUBLISH || (maxb && bytes > maxb)) {
+			c->stats.refused++;
+			return FERRY_ERR_QUEUE_FULL;
+		}
+		ferry__session_remove_queued(c->session, old);
+		c->stats.dropped++;
+		struct ferry_req *dr = old->owner;
+		ferry__log(c, FERRY_LOG_INFO, "outbox full: dropped the publish of token %llu",
+		           (unsigned long long)old->token);
+		ferry__req_done_locked(dr, FERRY_ERR_DROPPED);
+		ferry__ctx_post(c->ctx, &dr->ev);
+	}
+}
+
 /* Queues an operation in the outbox and wakes the send thread. */
 static int submit(struct ferry_client *c, struct ferry_req *r, ferry_token *token)
 {
 	ferry__lock(&c->mu);
-	if (c->destroying) {
-		ferry__unlock(&c->mu);
-		ferry__req_free(r);
-		return FERRY_ERR_STATE;
-	}
-	int rc = req_issue_locked(c, r, token);
+	int rc = c->destroying ? FERRY_ERR_STATE : FERRY_OK;
+	if (!rc && r->op.kind == FERRY_OP_PUBLISH)
+		rc = make_room_locked(c, r->op.bytes);
+	if (!rc)
+		rc = req_issue_locked(c, r, token);
 	if (rc) {
 		ferry__unlock(&c->mu);
 		ferry__req_free(r);
@@ -305,7 +347,7 @@ int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_
 	return submit(c, r, token);
 }
 
-/* Per-subscription callbacks (c->mu held). */
+/* Subscriptions held (c->mu held). */
 void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter)
 {
 	void *old = NULL;
@@ -321,25 +363,25 @@ void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter
 	free(s);
 }
 
-static int set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, ferry_message_cb fn,
-                             void *user)
+/* Records (or updates) a subscription: filter, QoS and callback. */
+static int set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
+                             ferry_message_cb fn, void *user)
 {
 	struct ferry_sub_cb *s = ferry__topic_index_get(c->subs, filter.p, filter.len);
-	if (!fn) {
-		if (s)
-			ferry__drop_sub_cb_locked(c, filter);
-		return FERRY_OK;
-	}
 	if (s) {
 		s->fn = fn;
 		s->user = user;
+		s->qos = qos;
 		return FERRY_OK;
 	}
-	s = calloc(1, sizeof *s);
+	s = calloc(1, sizeof *s + filter.len + 1);
 	if (!s)
 		return FERRY_ERR_NOMEM;
 	s->fn = fn;
 	s->user = user;
+	s->qos = qos;
+	s->filter_len = filter.len;
+	memcpy(s->filter, filter.p, filter.len);
 	int rc = ferry__topic_index_put(c->subs, filter.p, filter.len, s);
 	if (rc) {
 		free(s);
@@ -386,7 +428,8 @@ int ferry_subscribe_many(ferry_client *c, const struct ferry_subscription *subs,
 	ferry__lock(&c->mu);
 	int rc = FERRY_OK;
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = set_sub_cb_locked(c, r->entries[i].filter, subs[i].on_message, subs[i].user);
+		rc = set_sub_cb_locked(c, r->entries[i].filter, (uint8_t)subs[i].qos,
+		                       subs[i].on_message, subs[i].user);
 	ferry__unlock(&c->mu);
 	if (rc) {
 		ferry__req_free(r);
@@ -461,7 +504,8 @@ int ferry_connect(ferry_client *c, const struct ferry_call *call, ferry_token *t
 		return FERRY_ERR_NOMEM;
 	ferry__lock(&c->mu);
 	int rc = FERRY_OK;
-	if (c->destroying || c->state != FERRY_CS_IDLE || c->connect_req)
+	bool waiting = c->state == FERRY_CS_BACKOFF; /* reconnecting: try now */
+	if (c->destroying || (c->state != FERRY_CS_IDLE && !waiting) || c->connect_req)
 		rc = FERRY_ERR_STATE;
 	else
 		rc = req_issue_locked(c, r, token);
@@ -509,6 +553,10 @@ int ferry_disconnect(ferry_client *c, int timeout_ms, const struct ferry_call *c
 		/* Stop trying: the pending connect completes as cancelled. */
 		c->disconnect_req = r;
 		ferry__conn_fail_locked(c, FERRY_ERR_CANCELLED, "disconnect called while connecting");
+		break;
+	case FERRY_CS_BACKOFF:
+		c->state = FERRY_CS_IDLE; /* no more reconnecting */
+		done_rc = FERRY_OK;
 		break;
 	case FERRY_CS_DRAINING:
 	case FERRY_CS_CLOSING:

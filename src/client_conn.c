@@ -10,9 +10,12 @@
  *   CONNACK -> CONNECTED        rx: CONNACK accepted
  *   CONNECTED -> DRAINING       ferry_disconnect
  *   any but IDLE -> CLOSING     ferry__conn_fail_locked (either thread)
- *   CLOSING -> START | IDLE     when the fd is closed (close_now_locked):
- *                               START for the next server of a failed
- *                               attempt, IDLE otherwise
+ *   CLOSING -> START | BACKOFF | IDLE   when the fd is closed (close_now_locked):
+ *                               START for the next server of a failed attempt,
+ *                               BACKOFF to wait before the next round (auto-
+ *                               reconnect), IDLE otherwise
+ *   BACKOFF -> START            tx: deadline_retry passed, or ferry_connect
+ *   BACKOFF -> IDLE             ferry_disconnect
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +50,108 @@ static bool connecting(int state)
 	       state == FERRY_CS_CONNACK;
 }
 
+/* Refusals that retrying soon will not fix: credentials, authorisation, bans. */
+static bool refusal_is_final(int version, int reason)
+{
+	if (version < 5)
+		return reason == 4 || reason == 5;
+	return reason == 0x86 || reason == 0x87 || reason == 0x8A || reason == 0x8C;
+}
+
+static uint64_t next_random(struct ferry_client *c)
+{
+	uint64_t x = c->rng; /* xorshift64 */
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	c->rng = x;
+	return x;
+}
+
+/* Waits before the next round of servers (c->mu held). */
+static void schedule_retry(struct ferry_client *c, uint64_t now, bool hard)
+{
+	uint64_t delay = ferry__backoff_next(&c->backoff, next_random(c), hard);
+	c->state = FERRY_CS_BACKOFF;
+	c->server = 0;
+	c->deadline_retry = now + delay;
+	ferry__log(c, FERRY_LOG_INFO, "reconnecting in %llu ms (attempt %u)",
+	           (unsigned long long)delay, c->backoff.attempt);
+	ferry__ctx_kick_tx(c);
+}
+
+/* Posts the takeover callback's event (c->mu held). */
+static void post_takeover(struct ferry_client *c)
+{
+	c->stats.takeovers++;
+	c->takeover_hard = true;
+	struct ferry_event *ev = calloc(1, sizeof *ev);
+	if (!ev)
+		return;
+	ev->kind = FERRY_EV_TAKEOVER;
+	ev->c = c;
+	ev->cause = c->short_lived > 0 ? c->short_lived : 1;
+	ferry__ctx_post(c->ctx, ev);
+}
+
+/* A connection attempt failed (c->mu held). */
+static void attempt_failed(struct ferry_client *c, int cause, uint64_t now)
+{
+	c->attempt_failed_since_end = true;
+	c->attempt_rc = cause;
+	memcpy(c->attempt_text, c->close_text, sizeof c->attempt_text);
+	ferry__log(c, FERRY_LOG_WARNING, "connect to %s failed: %s", c->servers[c->server].text,
+	           c->close_text);
+	if (c->server + 1 < c->nservers) {
+		c->server++;
+		c->state = FERRY_CS_START;
+		ferry__ctx_kick_tx(c);
+		return;
+	}
+	bool refused = cause == FERRY_ERR_CONNECT_REFUSED && refusal_is_final(c->version, c->refused_reason);
+	bool stop = !c->cb.auto_reconnect || (refused && c->cb.refused_policy == FERRY_REFUSED_STOP);
+	if (c->connect_req) {
+		struct ferry_req *r = c->connect_req;
+		c->connect_req = NULL;
+		complete_locked(c, r, c->attempt_rc);
+	} else if (stop) {
+		post_lost(c, cause, c->close_text); /* reconnecting gave up: say why */
+	}
+	if (!stop)
+		schedule_retry(c, now, refused || c->takeover_hard);
+}
+
+/*
+ * An accepted connection ended (c->mu held).
+ *
+ * Takeover: two clients with one id take turns, each connect making the
+ * broker drop the other. Seen from one of them: the broker closes the
+ * connection (not a keepalive or protocol failure of ours) within
+ * stable_ms + max_ms of CONNACK, and the very next attempt succeeds (the
+ * broker is fine) - three times in a row. A broker restart usually breaks
+ * the streak with a refused attempt. MQTT 5 says so outright (0x8E).
+ */
+static void connection_ended(struct ferry_client *c, int cause, uint64_t now)
+{
+	ferry__backoff_connection_ended(&c->backoff, c->connected_at, now);
+	uint64_t lived = now - c->connected_at;
+	bool kicked = (cause == FERRY_ERR_CLOSED || cause == FERRY_ERR_IO) &&
+	              lived < c->backoff.stable_ms + c->backoff.max_ms;
+	if (!kicked && cause != FERRY_ERR_TAKEOVER) {
+		c->short_lived = 0;
+		c->takeover_hard = false;
+	} else if (kicked) {
+		c->short_lived = c->attempt_failed_since_end ? 1 : c->short_lived + 1;
+	}
+	c->attempt_failed_since_end = false;
+	bool takeover = cause == FERRY_ERR_TAKEOVER || (kicked && c->short_lived == 3);
+	post_lost(c, cause, c->close_text);
+	if (takeover)
+		post_takeover(c);
+	if (c->cb.auto_reconnect)
+		schedule_retry(c, now, c->takeover_hard);
+}
+
 /* The fd is gone: decide what comes next (c->mu held). */
 static void close_now_locked(struct ferry_client *c)
 {
@@ -62,33 +167,23 @@ static void close_now_locked(struct ferry_client *c)
 	c->state = FERRY_CS_IDLE;
 	if (c->destroying)
 		return;
-	if (connecting(prev)) {
-		if (cause != FERRY_ERR_CANCELLED) {
-			c->attempt_rc = cause;
-			memcpy(c->attempt_text, c->close_text, sizeof c->attempt_text);
-			ferry__log(c, FERRY_LOG_WARNING, "connect to %s failed: %s",
-			           c->servers[c->server].text, c->close_text);
-			if (c->server + 1 < c->nservers) {
-				c->server++;
-				c->state = FERRY_CS_START;
-				ferry__ctx_kick_tx(c);
-				return;
-			}
-		}
+	uint64_t now = ferry__now_ms();
+	if (c->disconnect_req) {
+		/* Disconnecting: no reconnect; a pending connect is cancelled. */
 		if (c->connect_req) {
 			struct ferry_req *r = c->connect_req;
 			c->connect_req = NULL;
-			complete_locked(c, r, cause == FERRY_ERR_CANCELLED ? cause : c->attempt_rc);
+			complete_locked(c, r, FERRY_ERR_CANCELLED);
 		}
-	}
-	if (c->disconnect_req) {
 		struct ferry_req *r = c->disconnect_req;
 		c->disconnect_req = NULL;
 		complete_locked(c, r, FERRY_OK);
 		return;
 	}
-	if (prev == FERRY_CS_CONNECTED || prev == FERRY_CS_DRAINING)
-		post_lost(c, cause, c->close_text);
+	if (connecting(prev))
+		attempt_failed(c, cause, now);
+	else if (prev == FERRY_CS_CONNECTED || prev == FERRY_CS_DRAINING)
+		connection_ended(c, cause, now);
 }
 
 void ferry__conn_fail_locked(struct ferry_client *c, int cause, const char *text)

@@ -50,8 +50,10 @@ void ferry__rx_run_event(struct ferry_event *ev)
 	ferry__lock(&c->mu);
 	bool quiet = c->destroying;
 	ferry__unlock(&c->mu);
-	if (!quiet && c->cb.on_connection_lost)
+	if (!quiet && ev->kind == FERRY_EV_LOST && c->cb.on_connection_lost)
 		c->cb.on_connection_lost(c, c->cb.user, ev->cause, ev->text);
+	if (!quiet && ev->kind == FERRY_EV_TAKEOVER && c->cb.on_takeover)
+		c->cb.on_takeover(c, c->cb.user, ev->cause);
 	free(ev);
 }
 
@@ -74,7 +76,8 @@ static int sub_match(void *value, void *arg)
 	struct ferry_client *c = arg;
 	struct ferry_context *ctx = c->ctx;
 	size_t n = (size_t)(uintptr_t)ctx->match[63];
-	if (n < 63) {
+	const struct ferry_sub_cb *s = value;
+	if (s->fn && n < 63) {
 		ctx->match[n] = value;
 		ctx->match[63] = (void *)(uintptr_t)(n + 1);
 	}
@@ -102,9 +105,14 @@ static void deliver(struct ferry_client *c, const struct ferry_publish *p)
 	if (c->sub_cbs)
 		ferry__topic_index_match(c->subs, p->topic.p, p->topic.len, sub_match, c);
 	size_t n = (size_t)(uintptr_t)ctx->match[63];
-	struct ferry_sub_cb calls[63];
-	for (size_t i = 0; i < n; i++)
-		calls[i] = *ctx->match[i];
+	struct {
+		ferry_message_cb fn;
+		void *user;
+	} calls[63];
+	for (size_t i = 0; i < n; i++) {
+		calls[i].fn = ctx->match[i]->fn;
+		calls[i].user = ctx->match[i]->user;
+	}
 	ferry__unlock(&c->mu);
 	for (size_t i = 0; i < n; i++)
 		calls[i].fn(c, calls[i].user, &m);
@@ -175,11 +183,67 @@ static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason
 	if (type == FERRY_UNSUBACK)
 		for (size_t i = 0; i < r->nfilters; i++)
 			ferry__drop_sub_cb_locked(c, r->filters[i]);
+	if (type == FERRY_SUBACK && sa)
+		for (size_t i = 0; i < r->nfilters && i < sa->count; i++)
+			if (sa->reasons[i] >= 0x80) /* refused: no longer held */
+				ferry__drop_sub_cb_locked(c, r->entries[i].filter);
 	ferry__req_done_locked(r, ack_rc(type, reason));
 	/* A window slot is free (or the drain may be over): tx has work. */
 	ferry__unlock(&c->mu);
 	c->rx_kick = true;
 	ferry__req_finish(r);
+}
+
+/*
+ * The broker has no session: subscribe again to every filter the client
+ * holds, ahead of everything queued (c->mu held). One SUBSCRIBE per 64
+ * filters; they complete without a callback. Memory shortage skips them
+ * (logged): the connection is still usable.
+ */
+static void resubscribe_locked(struct ferry_client *c)
+{
+	size_t total = 0;
+	for (struct ferry_sub_cb *s = c->sub_cbs; s; s = s->next)
+		total++;
+	struct ferry_sub_cb *s = c->sub_cbs;
+	struct ferry_req *batch[1024];
+	size_t nb = 0;
+	while (s && nb < 1024) {
+		size_t n = total - nb * 64 < 64 ? total - nb * 64 : 64, text = 0;
+		struct ferry_sub_cb *t = s;
+		for (size_t i = 0; i < n && t; i++, t = t->next)
+			text += t->filter_len;
+		/* The filters are copied: a record may go (unsubscribe) meanwhile. */
+		struct ferry_req *r = calloc(1, sizeof *r + n * sizeof(struct ferry_sub_entry) + text);
+		if (!r) {
+			ferry__log(c, FERRY_LOG_ERROR, "out of memory: not resubscribed");
+			break;
+		}
+		r->c = c;
+		r->type = FERRY_OP_SUBSCRIBE;
+		r->reason = -1;
+		r->op.owner = r;
+		r->op.kind = FERRY_OP_SUBSCRIBE;
+		r->op.token = c->next_token++;
+		r->ev.kind = FERRY_EV_OP_DONE;
+		r->ev.c = c;
+		r->entries = (struct ferry_sub_entry *)(r + 1);
+		uint8_t *copy = (uint8_t *)(r->entries + n);
+		for (size_t i = 0; i < n && s; i++, s = s->next) {
+			memcpy(copy, s->filter, s->filter_len);
+			r->entries[i].filter.p = copy;
+			r->entries[i].filter.len = s->filter_len;
+			copy += s->filter_len;
+			r->entries[i].options = s->qos;
+			r->nfilters++;
+		}
+		batch[nb++] = r;
+	}
+	/* Queued at the head in reverse, so they leave in the records' order. */
+	while (nb)
+		ferry__session_enqueue_front(c->session, &batch[--nb]->op);
+	if (total)
+		ferry__log(c, FERRY_LOG_INFO, "session lost: subscribing again to %zu filters", total);
 }
 
 static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
@@ -193,6 +257,7 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 	}
 	if (c->connect_req)
 		c->connect_req->reason = ca->reason;
+	c->refused_reason = ca->reason ? ca->reason : -1;
 	if (ca->reason != 0) {
 		char text[160];
 		snprintf(text, sizeof text, "CONNACK refused: %s (0x%02x)",
@@ -202,6 +267,7 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 		return;
 	}
 	c->state = FERRY_CS_CONNECTED;
+	c->connected_at = now;
 	c->last_sent = c->last_received = now;
 	c->ping_outstanding = false;
 	/* The server's Receive Maximum bounds the window before anything is resent. */
@@ -223,6 +289,8 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 	bool reconnect = c->connected_once;
 	if (reconnect)
 		c->stats.reconnects++;
+	if (!ca->session_present && c->cb.resubscribe)
+		resubscribe_locked(c);
 	c->connected_once = true;
 	ferry__unlock(&c->mu);
 	ferry__log(c, FERRY_LOG_INFO, "connected to %s (session present %d)",
@@ -307,7 +375,8 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		snprintf(text, sizeof text, "broker sent DISCONNECT: %s (0x%02x)",
 		         ferry__reason_name(c->version, FERRY_DISCONNECT, p.u.disconnect.reason),
 		         p.u.disconnect.reason);
-		fail(c, FERRY_ERR_SERVER_DISCONNECT, text);
+		fail(c, p.u.disconnect.reason == 0x8E ? FERRY_ERR_TAKEOVER : FERRY_ERR_SERVER_DISCONNECT,
+		     text);
 		break;
 	}
 	default:

@@ -224,16 +224,29 @@ static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadli
 	default:
 		break;
 	}
-	if (c->state == FERRY_CS_DRAINING && !c->tx_close_after_flush) {
-		struct ferry_session_counts n;
-		ferry__session_counts(c->session, &n);
-		if (n.inflight == 0 || now >= c->deadline_connect) {
-			struct ferry_packet d = {.type = FERRY_DISCONNECT};
-			if (put_packet(c, &d) == FERRY_OK)
-				c->tx_close_after_flush = true;
-		} else if (c->deadline_connect < *deadline) {
-			*deadline = c->deadline_connect;
+	if (c->state != FERRY_CS_DRAINING)
+		return;
+	if (c->tx_close_after_flush) {
+		/* DISCONNECT queued but not written (a peer that stopped reading):
+		 * give up on it, so disconnect finishes in bounded time. */
+		if (now >= c->deadline_drain)
+			ferry__conn_fail_locked(c, FERRY_OK, "disconnected (DISCONNECT not written)");
+		else if (c->deadline_drain < *deadline)
+			*deadline = c->deadline_drain;
+		return;
+	}
+	struct ferry_session_counts n;
+	ferry__session_counts(c->session, &n);
+	if (n.inflight == 0 || now >= c->deadline_connect) {
+		struct ferry_packet d = {.type = FERRY_DISCONNECT};
+		if (put_packet(c, &d) == FERRY_OK) {
+			c->tx_close_after_flush = true;
+			c->deadline_drain = now + 1000u;
+			if (c->deadline_drain < *deadline)
+				*deadline = c->deadline_drain;
 		}
+	} else if (c->deadline_connect < *deadline) {
+		*deadline = c->deadline_connect;
 	}
 }
 
@@ -383,6 +396,10 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 	}
 	if (c->tx_gen != c->gen)
 		new_generation(c, &done);
+	if (c->state == FERRY_CS_BACKOFF && now >= c->deadline_retry) {
+		c->state = FERRY_CS_START;
+		c->server = 0;
+	}
 	if (c->state == FERRY_CS_START)
 		start_connect(c, now);
 	if (c->state == FERRY_CS_DNS)
@@ -401,6 +418,8 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 		new_generation(c, &done);
 	if (c->state == FERRY_CS_DNS || c->state == FERRY_CS_TCP || c->state == FERRY_CS_CONNACK)
 		deadline = c->deadline_connect;
+	else if (c->state == FERRY_CS_BACKOFF)
+		deadline = c->deadline_retry;
 	else if (c->state != FERRY_CS_CONNECTED && c->state != FERRY_CS_DRAINING)
 		deadline = UINT64_MAX;
 	/* More to send than one round took: come back at once. */

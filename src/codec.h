@@ -15,11 +15,14 @@
  *
  * Validation: the decoder rejects every malformed packet with a specific
  * error (enum ferry_err, -100 range) and never reads outside the frame. The
- * encoder validates its input with the same rules, so ferry never sends a
- * packet it would itself reject.
+ * encoder validates its input with the same rules, except those that depend
+ * on who sends the packet or on the peer's limits (direction, a server's
+ * DISCONNECT with Session Expiry, a client's PUBLISH with a Subscription
+ * Identifier, maximum packet size): the caller checks those.
  *
  * Version differences handled here:
- *  - 3.1 ("MQIsdp", level 3): client id 1..23 bytes; password needs username;
+ *  - 3.1 ("MQIsdp", level 3): client id 1..23 bytes; password needs username
+ *    (3.1.1 too);
  *    SUBACK codes 0..2; PUBREL, SUBSCRIBE and UNSUBSCRIBE may carry DUP (3.1
  *    let senders retry them); CONNACK byte 1 is reserved and ignored.
  *  - 3.1.1 (level 4): session present; SUBACK failure 0x80.

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "codec.h"
 #include "ferry/ferry.h"
@@ -42,6 +43,7 @@
 enum ferry_ev_kind {
 	FERRY_EV_OP_DONE = 1, /* complete a request (callbacks, free) */
 	FERRY_EV_LOST,        /* connection lost callback */
+	FERRY_EV_TAKEOVER,    /* client-id takeover callback (cause = count) */
 };
 
 struct ferry_event {
@@ -54,12 +56,17 @@ struct ferry_event {
 
 /* ---- requests: one per asynchronous operation ------------------------------ */
 
-/* A per-subscription message callback, owned by the client (freed at
- * unsubscribe or destroy); the subscription index maps filters to these. */
+/* A subscription the client holds: its filter, QoS and optional message
+ * callback. Owned by the client (freed at UNSUBACK, refusal or destroy);
+ * the subscription index maps filters to these. Used to route messages
+ * and to subscribe again when the broker lost the session. */
 struct ferry_sub_cb {
-	ferry_message_cb fn;
+	ferry_message_cb fn;              /* NULL: the client-wide callback */
 	void *user;
+	uint8_t qos;
 	struct ferry_sub_cb *prev, *next; /* [c] c->sub_cbs */
+	size_t filter_len;
+	char filter[];                    /* NUL-terminated copy */
 };
 
 struct ferry_req {
@@ -94,6 +101,7 @@ enum ferry_conn_state {
 	FERRY_CS_CONNACK,     /* CONNECT sent, awaiting CONNACK */
 	FERRY_CS_CONNECTED,   /* accepted */
 	FERRY_CS_DRAINING,    /* disconnect: waiting for in-flight ops, then DISCONNECT */
+	FERRY_CS_BACKOFF,     /* waiting deadline_retry before the next round of servers */
 	FERRY_CS_CLOSING,     /* torn down; the fd closes when no thread uses it */
 };
 
@@ -125,7 +133,7 @@ struct ferry_client {
 	struct ferry_will_options will; /* topic and payload copied */
 	uint32_t connect_timeout_ms;
 	uint16_t max_inflight;
-	struct ferry_client_options cb; /* callbacks and user pointer */
+	struct ferry_client_options cb; /* callbacks, user pointer, policies */
 
 	/* session and requests [c] */
 	struct ferry_session *session;
@@ -153,6 +161,17 @@ struct ferry_client {
 	uint64_t deadline_connect;   /* ms: connect attempt or drain end */
 	bool connected_once;
 	struct ferry_buf ctrl;       /* acks and PINGREQs queued for tx */
+
+	/* staying connected [c] */
+	struct ferry_backoff backoff;
+	uint64_t rng;                /* xorshift state for the jitter */
+	uint64_t connected_at;       /* when the current connection was accepted */
+	uint64_t deadline_retry;     /* BACKOFF: when the next round starts */
+	uint64_t deadline_drain;     /* DRAINING: when a DISCONNECT not yet written is given up */
+	int short_lived;             /* takeover streak: connections in a row the broker dropped */
+	bool attempt_failed_since_end; /* an attempt failed since the last connection ended */
+	bool takeover_hard;          /* a takeover was seen: back off at the maximum */
+	int refused_reason;          /* reason of the latest CONNACK refusal, -1 none */
 
 	/* keepalive [c] */
 	uint64_t last_sent, last_received, ping_sent_at;

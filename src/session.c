@@ -307,6 +307,20 @@ void ferry__session_enqueue(struct ferry_session *s, struct ferry_op *op)
 	s->queued_bytes += op->bytes;
 }
 
+void ferry__session_enqueue_front(struct ferry_session *s, struct ferry_op *op)
+{
+	assert(op->kind >= FERRY_OP_PUBLISH && op->kind <= FERRY_OP_UNSUBSCRIBE);
+	op->state = FERRY_OPS_QUEUED;
+	op->packet_id = 0;
+	op->dup = false;
+	op->xnext = NULL;
+	struct op_list one = {NULL, NULL};
+	list_append(&one, op);
+	list_prepend_all(&s->outbox, &one);
+	s->queued++;
+	s->queued_bytes += op->bytes;
+}
+
 /* ---- sending -------------------------------------------------------------------- */
 
 static enum ferry_send_what what_for(const struct ferry_op *op)

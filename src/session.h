@@ -107,6 +107,10 @@ void ferry__session_set_window(struct ferry_session *s, uint16_t window);
 /* Append an op (state QUEUED, no id) to the outbox. */
 void ferry__session_enqueue(struct ferry_session *s, struct ferry_op *op);
 
+/* Put an op (state QUEUED, no id) at the head of the outbox: it leaves
+ * before everything queued (used to subscribe again after a lost session). */
+void ferry__session_enqueue_front(struct ferry_session *s, struct ferry_op *op);
+
 /*
  * ferry__session_next_send - the next packet to transmit, in order: first the
  * transmit queue (resends and PUBRELs), then the outbox head if the window

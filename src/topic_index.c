@@ -55,7 +55,6 @@
 #include "ferry/error.h"
 #include "topic.h"
 
-size_t ferry__topic_index_nodes(const struct ferry_topic_index *ix);
 
 struct slot {
 	const uint8_t *key; /* kids: points at the child's level; shares: owned group copy */
@@ -447,7 +446,7 @@ size_t ferry__topic_index_count(const struct ferry_topic_index *ix)
 
 /*
  * ferry__topic_index_nodes - the number of trie nodes, root included (1 for
- * an empty index, 0 for NULL). For tests of pruning; not in topic_index.h.
+ * an empty index, 0 for NULL). For tests of pruning.
  */
 size_t ferry__topic_index_nodes(const struct ferry_topic_index *ix)
 {

@@ -54,14 +54,16 @@ int ferry__topic_index_remove(struct ferry_topic_index *ix, const uint8_t *filte
 /* Number of filters stored. */
 size_t ferry__topic_index_count(const struct ferry_topic_index *ix);
 
-/* Number of trie nodes (root excluded): shows that removal prunes empty nodes. */
+/* Number of trie nodes, the root included (1 when empty): shows that removal
+ * prunes empty nodes. */
 size_t ferry__topic_index_nodes(const struct ferry_topic_index *ix);
 
 /*
  * ferry__topic_index_match - call fn(value, arg) once for each stored filter
  * that matches the topic name (in no particular order). fn returning non-zero
- * stops the walk and that value is returned; otherwise returns FERRY_OK, or
- * FERRY_ERR_NOMEM if working memory could not be had (no call is made then).
+ * stops the walk and that value is returned; otherwise returns FERRY_OK,
+ * FERRY_ERR_NOMEM if working memory could not be had (no call is made then),
+ * or FERRY_ERR_INVAL (NULL index or fn, NULL name with a length).
  * fn must not modify the index.
  */
 int ferry__topic_index_match(const struct ferry_topic_index *ix, const uint8_t *name, size_t len,

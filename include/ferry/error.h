@@ -40,6 +40,7 @@ enum ferry_err {
 	FERRY_ERR_NOT_FOUND = -10,     /* no such token, subscription or object */
 	FERRY_ERR_QUEUE_FULL = -11,    /* the outbox limit is reached */
 	FERRY_ERR_SYSTEM = -12,        /* a system call failed (thread, epoll, eventfd) */
+	FERRY_ERR_DROPPED = -13,       /* dropped from a full outbox (drop-oldest policy) */
 
 	/* connection and engine */
 	FERRY_ERR_NOT_CONNECTED = -50,     /* the client is not connected */
@@ -53,6 +54,7 @@ enum ferry_err {
 	FERRY_ERR_SERVER_DISCONNECT = -58, /* the broker sent DISCONNECT (see the reason code) */
 	FERRY_ERR_URI = -59,               /* a server URI is invalid */
 	FERRY_ERR_REJECTED = -60,          /* the broker rejected the operation (see the reason code) */
+	FERRY_ERR_TAKEOVER = -61,          /* another client with the same id took the session over */
 
 	/* malformed or protocol-violating packets */
 	FERRY_ERR_PACKET_TYPE = -100,        /* reserved or unknown control packet type */

@@ -155,6 +155,19 @@ struct ferry_call {
 /* Creating and destroying                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* What to do when the outbox is full (see max_queued in the options). */
+enum ferry_queue_policy {
+	FERRY_QUEUE_REJECT_NEW = 0, /* ferry_publish returns FERRY_ERR_QUEUE_FULL */
+	FERRY_QUEUE_DROP_OLDEST = 1, /* the oldest queued publish completes with FERRY_ERR_DROPPED */
+};
+
+/* What to do when the broker refuses the connection for credentials,
+ * authorisation or a ban (not for "server unavailable" or "busy"). */
+enum ferry_refused_policy {
+	FERRY_REFUSED_BACKOFF = 0, /* keep trying, at the maximum reconnect delay */
+	FERRY_REFUSED_STOP = 1,    /* stop reconnecting; the connection-lost callback says why */
+};
+
 /* Last will, sent by the broker if the connection is lost without DISCONNECT. */
 struct ferry_will_options {
 	const char *topic;
@@ -201,6 +214,29 @@ struct ferry_client_options {
 	void (*on_delivery_complete)(ferry_client *c, void *user, ferry_token token, int rc);
 	void (*on_log)(void *user, int level, const char *text);
 	int log_level;                   /* enum ferry_log_level: most verbose passed on (default WARNING) */
+
+	/* Staying connected. After a connection is lost (and after a first
+	 * ferry_connect whose round of servers all failed) ferry reconnects by
+	 * itself, trying the servers in order, waiting between rounds a delay
+	 * that doubles from reconnect_min_ms up to reconnect_max_ms with full
+	 * jitter; the delay resets once a connection stayed up reconnect_stable_ms.
+	 * ferry_disconnect and ferry_client_destroy stop it. */
+	bool auto_reconnect;             /* default true */
+	int reconnect_min_ms;            /* default 1000 */
+	int reconnect_max_ms;            /* default 60000 */
+	int reconnect_stable_ms;         /* default 10000 */
+	int refused_policy;              /* enum ferry_refused_policy (default BACKOFF) */
+	bool resubscribe;                /* default true: subscribe again when the broker lost the session */
+	/* Outbox limits: messages not yet in flight; 0 = no limit. */
+	size_t max_queued;               /* messages */
+	size_t max_queued_bytes;         /* topic + payload bytes */
+	int queue_policy;                /* enum ferry_queue_policy (default REJECT_NEW) */
+	/* Called when ferry concludes that another client with the same client
+	 * id keeps taking the session over (MQTT 5 DISCONNECT 0x8E, or
+	 * connections dropped by the broker right after CONNACK several times
+	 * in a row). ferry then waits reconnect_max_ms between attempts instead
+	 * of fighting; `count` is how many takeovers it has seen in a row. */
+	void (*on_takeover)(ferry_client *c, void *user, int count);
 };
 
 #define FERRY_CLIENT_OPTIONS_INIT                                                          \
@@ -208,7 +244,9 @@ struct ferry_client_options {
 		.struct_size = sizeof(struct ferry_client_options),                        \
 		.mqtt_version = FERRY_MQTT_3_1_1, .keepalive_s = 60, .clean_session = true, \
 		.connect_timeout_ms = 30000, .max_inflight = 100,                            \
-		.log_level = FERRY_LOG_WARNING,                                            \
+		.log_level = FERRY_LOG_WARNING, .auto_reconnect = true,                    \
+		.reconnect_min_ms = 1000, .reconnect_max_ms = 60000,                       \
+		.reconnect_stable_ms = 10000, .resubscribe = true,                         \
 	}
 
 /*
@@ -245,9 +283,11 @@ FERRY_API void ferry_client_destroy(ferry_client *c);
 
 /*
  * ferry_connect - connect to the servers in order until one accepts.
- * Completes with FERRY_OK and session_present, or with the last failure
- * (FERRY_ERR_CONNECT_REFUSED with the broker's reason code, _CONNECT_TIMEOUT,
- * _DNS, _CONNECT, _IO, _CLOSED).
+ * Completes with FERRY_OK and session_present, or, when every server of the
+ * round failed, with the last failure (FERRY_ERR_CONNECT_REFUSED with the
+ * broker's reason code, _CONNECT_TIMEOUT, _DNS, _CONNECT, _IO, _CLOSED).
+ * With auto_reconnect, ferry keeps trying after a failed round (the
+ * connected callback tells when it succeeds) until ferry_disconnect.
  * Errors: FERRY_ERR_INVAL, FERRY_ERR_STATE (already connected or connecting).
  */
 FERRY_API int ferry_connect(ferry_client *c, const struct ferry_call *call, ferry_token *token);
@@ -267,7 +307,8 @@ FERRY_API int ferry_disconnect(ferry_client *c, int timeout_ms, const struct fer
  * message waits in the outbox. Messages leave in the order of the calls.
  * Errors: FERRY_ERR_INVAL (NULL topic, qos not 0..2, payload NULL with a
  * length), FERRY_ERR_TOPIC_NAME, FERRY_ERR_UTF8, FERRY_ERR_UTF8_NUL,
- * FERRY_ERR_PACKET_TOO_LARGE, FERRY_ERR_NOMEM.
+ * FERRY_ERR_PACKET_TOO_LARGE, FERRY_ERR_NOMEM, FERRY_ERR_QUEUE_FULL (the
+ * outbox is at its limit and the policy is FERRY_QUEUE_REJECT_NEW).
  */
 FERRY_API int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_t len,
                             int qos, bool retain, const struct ferry_call *call, ferry_token *token);
@@ -341,6 +382,9 @@ struct ferry_stats {
 	uint64_t inflight;             /* operations with a packet id awaiting an ack */
 	uint64_t queued;               /* operations waiting in the outbox */
 	uint64_t reconnects;           /* connections made after the first */
+	uint64_t dropped;              /* publishes dropped from a full outbox */
+	uint64_t refused;              /* publishes refused by a full outbox */
+	uint64_t takeovers;            /* client-id takeovers detected */
 	uint64_t last_ping_rtt_us;     /* PINGREQ -> PINGRESP of the latest ping, 0 if none */
 };
 

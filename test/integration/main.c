@@ -27,6 +27,7 @@ int main(int argc, char **argv)
 	register_client_suite();
 	register_client_script_suite();
 	register_proxy_suite();
+	register_reconnect_suite();
 
 	return test_run(argc, argv);
 }

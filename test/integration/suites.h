@@ -10,5 +10,6 @@ void register_support_suite(void);
 void register_client_suite(void);
 void register_client_script_suite(void);
 void register_proxy_suite(void);
+void register_reconnect_suite(void);
 
 #endif
