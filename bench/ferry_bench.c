@@ -64,9 +64,10 @@ struct opts {
 	int port, qos, size, inflight, timeout_s;
 	long count;
 	bool latency;
-	bool own_contexts;   /* --contexts own: one context per client */
-	const char *persist; /* directory, or NULL */
-	const char *sync;    /* normal | full (accepted, unused until the store lands) */
+	const char *contexts; /* shared | own */
+	bool own_contexts;    /* --contexts own: one context per client */
+	const char *persist;  /* directory, or NULL */
+	const char *sync;     /* normal | full (accepted, unused until the store lands) */
 };
 
 /* Shared between the main thread and ferry's callbacks; guarded by mu. */
@@ -122,41 +123,80 @@ static long num_arg(const char *s, const char *prog)
 	return v;
 }
 
+/* Applies one option (getopt_long's answer ch with its argument). */
+static void set_opt(struct opts *o, int ch, const char *arg, const char *prog)
+{
+	switch (ch) {
+	case 'h':
+		o->host = arg;
+		break;
+	case 'p':
+		o->port = (int)num_arg(arg, prog);
+		break;
+	case 'q':
+		o->qos = (int)num_arg(arg, prog);
+		break;
+	case 's':
+		o->size = (int)num_arg(arg, prog);
+		break;
+	case 'n':
+		o->count = num_arg(arg, prog);
+		break;
+	case 'i':
+		o->inflight = (int)num_arg(arg, prog);
+		break;
+	case 'd':
+		o->persist = arg;
+		break;
+	case 'l':
+		o->latency = true;
+		break;
+	case 't':
+		o->timeout_s = (int)num_arg(arg, prog);
+		break;
+	case 'y':
+		o->sync = arg;
+		break;
+	case 'c':
+		o->contexts = arg;
+		break;
+	case 'H':
+		usage(stdout, prog);
+		exit(0);
+	default:
+		usage(stderr, prog);
+		exit(2);
+	}
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{"host", 1, 0, 'h'},    {"port", 1, 0, 'p'},    {"qos", 1, 0, 'q'},
-		{"size", 1, 0, 's'},    {"count", 1, 0, 'n'},   {"inflight", 1, 0, 'i'},
-		{"persist", 1, 0, 'd'}, {"latency", 0, 0, 'l'}, {"timeout", 1, 0, 't'},
-		{"sync", 1, 0, 'y'},    {"contexts", 1, 0, 'c'}, {"help", 0, 0, 'H'},
-		{0, 0, 0, 0}};
-	const char *ctxs = "shared";
+	    {"host", 1, 0, 'h'},    {"port", 1, 0, 'p'},     {"qos", 1, 0, 'q'},
+	    {"size", 1, 0, 's'},    {"count", 1, 0, 'n'},    {"inflight", 1, 0, 'i'},
+	    {"persist", 1, 0, 'd'}, {"latency", 0, 0, 'l'},  {"timeout", 1, 0, 't'},
+	    {"sync", 1, 0, 'y'},    {"contexts", 1, 0, 'c'}, {"help", 0, 0, 'H'},
+	    {0, 0, 0, 0},
+	};
 	int ch;
 
-	*o = (struct opts){.host = "127.0.0.1", .port = 1883, .size = 64, .count = 100000,
-	                   .inflight = 100, .timeout_s = 60, .sync = "normal"};
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'h': o->host = optarg; break;
-		case 'p': o->port = (int)num_arg(optarg, argv[0]); break;
-		case 'q': o->qos = (int)num_arg(optarg, argv[0]); break;
-		case 's': o->size = (int)num_arg(optarg, argv[0]); break;
-		case 'n': o->count = num_arg(optarg, argv[0]); break;
-		case 'i': o->inflight = (int)num_arg(optarg, argv[0]); break;
-		case 'd': o->persist = optarg; break;
-		case 'l': o->latency = true; break;
-		case 't': o->timeout_s = (int)num_arg(optarg, argv[0]); break;
-		case 'y': o->sync = optarg; break;
-		case 'c': ctxs = optarg; break;
-		case 'H': usage(stdout, argv[0]); exit(0);
-		default: usage(stderr, argv[0]); exit(2);
-		}
-	}
-	o->own_contexts = strcmp(ctxs, "own") == 0;
+	*o = (struct opts){
+	    .host = "127.0.0.1",
+	    .port = 1883,
+	    .size = 64,
+	    .count = 100000,
+	    .inflight = 100,
+	    .timeout_s = 60,
+	    .sync = "normal",
+	    .contexts = "shared",
+	};
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		set_opt(o, ch, optarg, argv[0]);
+	o->own_contexts = strcmp(o->contexts, "own") == 0;
 	if (optind != argc || o->qos > 2 || o->count < 1 || o->inflight < 1 ||
 	    o->inflight > 65535 || o->timeout_s < 1 || o->port > 65535 ||
 	    (strcmp(o->sync, "normal") && strcmp(o->sync, "full")) ||
-	    (strcmp(ctxs, "own") && strcmp(ctxs, "shared"))) {
+	    (strcmp(o->contexts, "own") && strcmp(o->contexts, "shared"))) {
 		usage(stderr, argv[0]);
 		exit(2);
 	}
@@ -252,7 +292,8 @@ static void on_op_done(ferry_client *c, void *user, const struct ferry_result *r
 	struct bench *b = user;
 	(void)c;
 	if (r->rc != FERRY_OK)
-		bench_fail(b, r->op == FERRY_OP_CONNECT ? "connect" : "subscribe/disconnect", r->rc);
+		bench_fail(b, r->op == FERRY_OP_CONNECT ? "connect" : "subscribe/disconnect",
+		           r->rc);
 	else if (r->op == FERRY_OP_SUBSCRIBE && (r->granted_count < 1 || r->granted[0] > 2))
 		bench_fail(b, "subscribe refused", FERRY_ERR_REJECTED);
 	else
@@ -319,7 +360,8 @@ static int connect_client(struct bench *b, struct ferry_side *fs, const char *ro
 static int setup(struct bench *b, struct ferry_side *fs)
 {
 	struct ferry_call call = {on_op_done, b};
-	snprintf(fs->topic, sizeof fs->topic, "bench/ferry/%d/%ld", (int)getpid(), (long)time(NULL));
+	snprintf(fs->topic, sizeof fs->topic, "bench/ferry/%d/%ld", (int)getpid(),
+	         (long)time(NULL));
 	fs->qos = b->o->qos;
 	if (!b->o->own_contexts && ferry_context_create(NULL, &fs->ctx)) {
 		fprintf(stderr, "%s: cannot create a context\n", LIB_NAME);
@@ -346,7 +388,8 @@ static void teardown(struct bench *b, struct ferry_side *fs)
 	for (int i = 0; i < 2; i++) {
 		if (!cl[i])
 			continue;
-		if (ferry_is_connected(cl[i]) && ferry_disconnect(cl[i], 1000, &call, NULL) == FERRY_OK)
+		if (ferry_is_connected(cl[i]) &&
+		    ferry_disconnect(cl[i], 1000, &call, NULL) == FERRY_OK)
 			(void)bench_wait_op(b);
 		ferry_client_destroy(cl[i]);
 	}
@@ -496,7 +539,8 @@ int main(int argc, char **argv)
 	       o.inflight);
 	int rc = setup(&b, &fs);
 	if (rc)
-		fprintf(stderr, "%s: setup failed: %s\n", LIB_NAME, b.failed ? b.error : "API error");
+		fprintf(stderr, "%s: setup failed: %s\n", LIB_NAME,
+		        b.failed ? b.error : "API error");
 	else
 		rc = bench_run(&b, &fs);
 	teardown(&b, &fs);

@@ -177,6 +177,7 @@ report() {
 		echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 		echo "# machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr)"
 		echo "# ferry: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
+		echo "# loadavg when reported: $(cut -d' ' -f1-3 /proc/loadavg) (other load on the machine skews every library)"
 		echo
 		if [ -n "$harness" ] && [ -x "$harness/tools/table.sh" ]; then
 			"$harness/tools/table.sh" "$raw"

@@ -259,6 +259,7 @@ void ferry__req_done_locked(struct ferry_req *r, int rc)
 {
 	struct ferry_client *c = r->c;
 	r->rc = rc;
+	r->server = c->server < c->nservers ? c->server : 0;
 	ferry__tokens_complete(&c->tokens, r->op.token, rc);
 	if (c->waiters)
 		pthread_cond_broadcast(&c->cv);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump.h"
 #include "engine.h"
 #include "platform.h"
 #include "reason.h"
@@ -31,7 +32,7 @@ void ferry__req_finish(struct ferry_req *r)
 		.session_present = r->session_present,
 		.granted = r->granted,
 		.granted_count = r->granted_count,
-		.server_uri = c->servers[c->server < c->nservers ? c->server : 0].text,
+		.server_uri = c->servers[r->server].text,
 	};
 	if (r->call.on_done)
 		r->call.on_done(c, r->call.user, &res);
@@ -64,6 +65,7 @@ static void queue_ack_locked(struct ferry_client *c, int type, uint16_t id)
 {
 	uint8_t b[4] = {(uint8_t)(type << 4 | (type == FERRY_PUBREL ? 2 : 0)), 2, (uint8_t)(id >> 8),
 	                (uint8_t)id};
+	ferry__log(c, FERRY_LOG_DEBUG, "sending %s id=%u", ferry__ptype_name(type), id);
 	if (ferry__buf_append(&c->ctrl, b, sizeof b) != FERRY_OK) {
 		ferry__conn_fail_locked(c, FERRY_ERR_NOMEM, "acknowledgement queue full");
 		return;
@@ -120,11 +122,31 @@ static void deliver(struct ferry_client *c, const struct ferry_publish *p)
 		c->cb.on_message(c, c->cb.user, &m);
 }
 
+/* FNV-1a over topic and payload: tells a resent message from a new one. */
+static uint64_t content_hash(const struct ferry_publish *p)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	for (size_t i = 0; i < p->topic.len; i++)
+		h = (h ^ p->topic.p[i]) * UINT64_C(0x100000001b3);
+	h = (h ^ 0xFF) * UINT64_C(0x100000001b3);
+	for (size_t i = 0; i < p->payload.len; i++)
+		h = (h ^ p->payload.p[i]) * UINT64_C(0x100000001b3);
+	return h;
+}
+
 static void on_publish(struct ferry_client *c, const struct ferry_publish *p)
 {
 	if (p->qos == 2) {
+		uint64_t h = content_hash(p);
 		ferry__lock(&c->mu);
 		int fresh = ferry__session_in_qos2_publish(c->session, p->packet_id);
+		if (fresh == 1 && p->dup && ferry__session_in_qos2_recent(c->session, p->packet_id, h)) {
+			fresh = 0; /* resent after its exchange completed: delivered already */
+			ferry__log(c, FERRY_LOG_INFO, "suppressed a QoS 2 message resent after PUBCOMP (id %u)",
+			           p->packet_id);
+		}
+		if (fresh == 1)
+			ferry__session_in_qos2_delivered(c->session, p->packet_id, h);
 		ferry__unlock(&c->mu);
 		if (fresh < 0) {
 			ferry__lock(&c->mu);
@@ -287,14 +309,15 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 		ferry__req_done_locked(creq, FERRY_OK);
 	}
 	bool reconnect = c->connected_once;
+	const char *server = c->servers[c->server].text;
 	if (reconnect)
 		c->stats.reconnects++;
 	if (!ca->session_present && c->cb.resubscribe)
 		resubscribe_locked(c);
 	c->connected_once = true;
 	ferry__unlock(&c->mu);
-	ferry__log(c, FERRY_LOG_INFO, "connected to %s (session present %d)",
-	           c->servers[c->server].text, ca->session_present);
+	ferry__log(c, FERRY_LOG_INFO, "connected to %s (session present %d)", server,
+	           ca->session_present);
 	ferry__ctx_kick_tx(c);
 	while (done) {
 		struct ferry_op *next = done->next;
@@ -304,8 +327,7 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 	if (creq)
 		ferry__req_finish(creq);
 	if (c->cb.on_connected) {
-		struct ferry_connected_info info = {c->servers[c->server].text,
-		                                    ca->session_present, reconnect};
+		struct ferry_connected_info info = {server, ca->session_present, reconnect};
 		c->cb.on_connected(c, c->cb.user, &info);
 	}
 }
@@ -329,6 +351,11 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		         ferry_strerror(rc));
 		fail(c, rc, text);
 		return;
+	}
+	if (c->cb.on_log && c->cb.log_level >= FERRY_LOG_DEBUG) {
+		char text[400];
+		ferry__packet_dump(c->version, &p, text, sizeof text);
+		ferry__log(c, FERRY_LOG_DEBUG, "received %s", text);
 	}
 	ferry__lock(&c->mu);
 	c->stats.packets_received[p.type]++;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dump.h"
 #include "engine.h"
 #include "keepalive.h"
 #include "platform.h"
@@ -39,6 +40,11 @@ static int put_packet(struct ferry_client *c, const struct ferry_packet *p)
 	ferry__buf_commit(&c->wbuf, len);
 	c->tx_appended += len;
 	c->stats.packets_sent[p->type]++;
+	if (c->cb.on_log && c->cb.log_level >= FERRY_LOG_DEBUG) {
+		char text[400];
+		ferry__packet_dump(c->version, p, text, sizeof text);
+		ferry__log(c, FERRY_LOG_DEBUG, "sending %s", text);
+	}
 	return FERRY_OK;
 }
 

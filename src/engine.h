@@ -77,6 +77,7 @@ struct ferry_req {
 	struct ferry_call call;
 	int rc;                   /* result, set before completion */
 	int reason;               /* broker reason code or -1 */
+	size_t server;            /* index of the server when it completed (c->mu held then) */
 	bool session_present;     /* CONNECT */
 	bool retain;              /* PUBLISH */
 	uint8_t *topic;           /* PUBLISH: NUL-terminated copy (in the same allocation) */

@@ -76,6 +76,12 @@ struct op_list {
 	struct ferry_op *head, *tail;
 };
 
+/* An inbound QoS 2 message delivered: its packet id and content hash. */
+struct qos2_seen {
+	uint64_t hash;
+	uint16_t id;
+};
+
 struct ferry_session {
 	uint16_t window;
 	uint16_t next_id;
@@ -84,6 +90,8 @@ struct ferry_session {
 	struct ferry_op *xhead, *xtail; /* transmit queue */
 	struct idtab ids;               /* packet id -> in-flight op */
 	struct idtab in_qos2;           /* inbound QoS 2 ids awaiting PUBREL */
+	struct qos2_seen *recent;       /* ring of the last FERRY_QOS2_RECENT deliveries, or NULL */
+	size_t recent_next, recent_count;
 	size_t queued;
 	size_t queued_bytes;
 	size_t inflight_pub;
@@ -286,6 +294,7 @@ void ferry__session_free(struct ferry_session *s)
 		return;
 	tab_clear(&s->ids);
 	tab_clear(&s->in_qos2);
+	free(s->recent);
 	free(s);
 }
 
@@ -585,4 +594,26 @@ void ferry__session_remove_queued(struct ferry_session *s, struct ferry_op *op)
 {
 	assert(op->state == FERRY_OPS_QUEUED);
 	outbox_remove(s, op);
+}
+
+void ferry__session_in_qos2_delivered(struct ferry_session *s, uint16_t packet_id, uint64_t hash)
+{
+	if (!s->recent) {
+		s->recent = calloc(FERRY_QOS2_RECENT, sizeof *s->recent);
+		if (!s->recent)
+			return; /* only the broker-bug defence is lost */
+	}
+	s->recent[s->recent_next].id = packet_id;
+	s->recent[s->recent_next].hash = hash;
+	s->recent_next = (s->recent_next + 1) % FERRY_QOS2_RECENT;
+	if (s->recent_count < FERRY_QOS2_RECENT)
+		s->recent_count++;
+}
+
+bool ferry__session_in_qos2_recent(const struct ferry_session *s, uint16_t packet_id, uint64_t hash)
+{
+	for (size_t i = 0; i < s->recent_count; i++)
+		if (s->recent[i].id == packet_id && s->recent[i].hash == hash)
+			return true;
+	return false;
 }

@@ -60,13 +60,19 @@ static struct test_proxy *proxy_to_broker(void)
 	return px;
 }
 
-/* A client through the proxy with the given keepalive, connected; NULL on failure. */
+/*
+ * A client through the proxy with the given keepalive, connected; NULL on
+ * failure. Without auto-reconnect: these tests call ferry_connect
+ * themselves after a loss, so that what they measure is the proxy's fault
+ * and the client's detection, not the backoff's timing.
+ */
 static ferry_client *connect_via(struct itest_rec *r, struct test_proxy *px, const char *id,
                                  int keepalive_s)
 {
 	struct ferry_client_options o;
 	itest_options(&o, r, test_proxy_uri(px), id);
 	o.keepalive_s = keepalive_s;
+	o.auto_reconnect = false;
 	ferry_client *c = NULL;
 	CU_ASSERT_EQUAL_FATAL(ferry_client_create(&o, &c), FERRY_OK);
 	ferry_token t = 0;
@@ -269,7 +275,7 @@ static void test_raw_forward_blackhole_heal(void)
 	close(lfd);
 }
 
-static void test_raw_cut_refuse_delay_fragment(void)
+static void test_raw_cut_refuse(void)
 {
 	int tport = 0;
 	int lfd = raw_listen(&tport);
@@ -304,10 +310,20 @@ static void test_raw_cut_refuse_delay_fragment(void)
 	CU_ASSERT_EQUAL(st.refused, 1);
 	close(c3);
 	ASSERT_RC(test_proxy_heal(px), FERRY_OK);
+	test_proxy_destroy(px);
+	close(lfd);
+}
 
+static void test_raw_delay_fragment_dead_target(void)
+{
+	int tport = 0;
+	int lfd = raw_listen(&tport);
+	struct test_proxy *px = NULL;
+	ASSERT_RC(test_proxy_start(&px, tport), FERRY_OK);
+	CU_ASSERT_FATAL(px != NULL);
 	/* Delay: a chunk sent under a long delay is not overtaken by one sent
 	 * after the delay was lifted. */
-	int c4 = raw_connect(port), t4 = raw_accept(lfd);
+	int c4 = raw_connect(test_proxy_port(px)), t4 = raw_accept(lfd);
 	ASSERT_RC(test_proxy_set_delay(px, 150), FERRY_OK);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -342,6 +358,7 @@ static void test_raw_cut_refuse_delay_fragment(void)
 	ASSERT_RC(test_proxy_start(&px, dead), FERRY_OK);
 	int c5 = raw_connect(test_proxy_port(px));
 	CU_ASSERT_TRUE(raw_closed(c5));
+	struct test_proxy_stats st;
 	ASSERT_RC(test_proxy_get_stats(px, &st), FERRY_OK);
 	CU_ASSERT_EQUAL(st.failed, 1);
 	close(c5);
@@ -429,7 +446,8 @@ static void test_delay_adds_latency_loses_nothing(void)
 		if (i == 50)
 			ASSERT_RC(test_proxy_set_delay(px, 0), FERRY_OK);
 		snprintf(m, sizeof m, "%d", i);
-		ASSERT_RC(ferry_publish(c, "delay/seq", m, strlen(m), 1, false, NULL, NULL), FERRY_OK);
+		ASSERT_RC(ferry_publish(c, "delay/seq", m, strlen(m), 1, false, NULL, NULL),
+		          FERRY_OK);
 	}
 	CU_ASSERT_TRUE(itest_wait_msgs(&r, 401, ITEST_WAIT_MS));
 	pthread_mutex_lock(&r.mu);
@@ -496,6 +514,7 @@ static void test_refuse_new_keeps_old(void)
 	ASSERT_RC(test_proxy_set(px, TEST_PROXY_REFUSE), FERRY_OK);
 	struct ferry_client_options o;
 	itest_options(&o, &rb, test_proxy_uri(px), "px-refuse-b");
+	o.auto_reconnect = false;
 	ferry_client *b = NULL;
 	ASSERT_RC(ferry_client_create(&o, &b), FERRY_OK);
 	int rc = reconnect(b);
@@ -521,9 +540,9 @@ static void test_refuse_new_keeps_old(void)
 
 /* What one blackhole run observed. */
 struct dead_link {
-	double detect_s;               /* blackhole start -> connection lost */
+	double detect_s;                   /* blackhole start -> connection lost */
 	struct test_proxy_stats at, after; /* counters at the start and at detection */
-	bool heard;                    /* the broker passed on the client's publish made meanwhile */
+	bool heard; /* the client's publish made meanwhile reached a subscriber */
 };
 
 /*
@@ -602,10 +621,10 @@ static void test_blackhole_broker_to_client(void)
 {
 	struct dead_link d;
 	dead_link(TEST_PROXY_BLACKHOLE_DOWN, "down-only", &d);
-	CU_ASSERT(d.after.bytes_up > d.at.bytes_up);           /* the broker hears the client */
-	CU_ASSERT(d.after.dropped_down > d.at.dropped_down);   /* its PINGRESP is dropped */
+	CU_ASSERT(d.after.bytes_up > d.at.bytes_up);         /* the broker hears the client */
+	CU_ASSERT(d.after.dropped_down > d.at.dropped_down); /* its PINGRESP is dropped */
 	CU_ASSERT_EQUAL(d.after.bytes_down, d.at.bytes_down);
-	CU_ASSERT_TRUE(d.heard);                               /* the publish got through */
+	CU_ASSERT_TRUE(d.heard); /* the publish got through */
 }
 
 static void test_blackhole_client_to_broker(void)
@@ -617,14 +636,63 @@ static void test_blackhole_client_to_broker(void)
 	CU_ASSERT_FALSE(d.heard);
 }
 
+/* ---- auto-reconnect through a dead link ------------------------------------------------ */
+
+static bool refused_at_least(const struct test_proxy_stats *s, void *arg)
+{
+	return s->refused >= *(const uint64_t *)arg;
+}
+
+static void test_auto_reconnect_after_dead_link(void)
+{
+	struct test_proxy *px = proxy_to_broker();
+	struct itest_rec r;
+	itest_rec_init(&r);
+	struct ferry_client_options o;
+	itest_options(&o, &r, test_proxy_uri(px), "px-auto");
+	o.keepalive_s = 1;
+	o.reconnect_min_ms = 100;
+	o.reconnect_max_ms = 400;
+	o.connect_timeout_ms = 1000; /* an attempt lost in the blackhole gives up soon */
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	ASSERT_RC(reconnect(c), FERRY_OK);
+	ASSERT_RC(itest_subscribe(c, "auto/#", 1), FERRY_OK);
+	/* The link dies; then the way back is refused for a while. */
+	ASSERT_RC(test_proxy_set(px, TEST_PROXY_BLACKHOLE), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.lost, 1, ITEST_WAIT_MS));
+	ASSERT_RC(r.lost_cause, FERRY_ERR_KEEPALIVE);
+	ASSERT_RC(test_proxy_set(px, TEST_PROXY_REFUSE), FERRY_OK);
+	uint64_t two = 2;
+	ASSERT_RC(test_proxy_wait_stats(px, refused_at_least, &two, ITEST_WAIT_MS), FERRY_OK);
+	CU_ASSERT_FALSE(ferry_is_connected(c));
+	CU_ASSERT_EQUAL(r.connected, 1);
+	/* Healed: the client comes back by itself, and its subscription works. */
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_RC(test_proxy_heal(px), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.connected, 2, ITEST_WAIT_MS));
+	double s = since(&t0);
+	struct test_proxy_stats st;
+	ASSERT_RC(test_proxy_get_stats(px, &st), FERRY_OK);
+	printf("\n    auto-reconnect: %llu attempts refused, back %.0f ms after heal ",
+	       (unsigned long long)st.refused, s * 1e3);
+	CU_ASSERT_EQUAL(batch(c, &r, "auto", 10, 100, 1, 0), 0);
+	CU_ASSERT_EQUAL(r.lost, 1);
+	ferry_client_destroy(c);
+	test_proxy_destroy(px);
+	itest_rec_free(&r);
+}
+
 void register_proxy_suite(void)
 {
 	CU_pSuite s = CU_add_suite("proxy", suite_init, suite_clean);
 	if (!s)
 		abort();
 	test_add(s, "raw: forward, blackhole, heal", test_raw_forward_blackhole_heal);
-	test_add(s, "raw: cut, refuse, delay order, fragment, dead target",
-	         test_raw_cut_refuse_delay_fragment);
+	test_add(s, "raw: cut and refuse", test_raw_cut_refuse);
+	test_add(s, "raw: delay keeps order, fragment, dead target",
+	         test_raw_delay_fragment_dead_target);
 	test_add(s, "client through pass mode, QoS 0/1/2", test_pass_all_qos);
 	test_add(s, "fragment: 200 messages of 0..2000 B at each QoS", test_fragment_every_byte);
 	test_add(s, "delay adds latency, loses nothing, keeps order",
@@ -636,4 +704,6 @@ void register_proxy_suite(void)
 	         test_blackhole_broker_to_client);
 	test_add(s, "blackhole client->broker: keepalive detects it",
 	         test_blackhole_client_to_broker);
+	test_add(s, "auto-reconnect after a dead link and refusals",
+	         test_auto_reconnect_after_dead_link);
 }

@@ -474,10 +474,116 @@ static void test_shutdown_is_bounded_in_every_state(void)
 	itest_rec_free(&r);
 }
 
+/* First occurrences of "0".."n-1" on topic: in order, none missing; counts
+ * how many arrived more than once (allowed at QoS 1, not at QoS 2). */
+static void check_stream(struct itest_rec *r, const char *topic, int n, int *dups, int *missing,
+                         int *disorder)
+{
+	char *seen = calloc((size_t)n, 1);
+	int last_first = -1;
+	*dups = *missing = *disorder = 0;
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < r->nmsgs; i++) {
+		if (strcmp(r->msgs[i].topic, topic) != 0)
+			continue;
+		char num[16] = {0};
+		memcpy(num, r->msgs[i].payload, r->msgs[i].len < 15 ? r->msgs[i].len : 15);
+		int v = atoi(num);
+		if (v < 0 || v >= n)
+			continue;
+		if (seen[v]) {
+			(*dups)++;
+			continue;
+		}
+		seen[v] = 1;
+		if (v < last_first)
+			(*disorder)++;
+		last_first = v;
+	}
+	pthread_mutex_unlock(&r->mu);
+	for (int i = 0; i < n; i++)
+		*missing += !seen[i];
+	free(seen);
+}
+
+static FILE *trace_file;
+static void trace_log(void *user, int level, const char *text)
+{
+	(void)user;
+	(void)level;
+	fprintf(trace_file, "%s\n", text);
+}
+
+static void test_stream_survives_broker_restarts(void)
+{
+	enum { N = 10000, RESTARTS = 4 };
+	struct test_broker b;
+	ASSERT_RC(test_broker_start(&b, &(struct test_broker_opts){.persistence = true}), FERRY_OK);
+	struct itest_rec sr, pr;
+	itest_rec_init(&sr);
+	itest_rec_init(&pr);
+	struct ferry_client_options so;
+	fast_options(&so, &sr, test_broker_uri(&b), "stream-sub");
+	so.clean_session = false;
+	/* FERRY_TEST_TRACE=FILE writes the subscriber's packet trace there. */
+	FILE *trace = getenv("FERRY_TEST_TRACE") ? fopen(getenv("FERRY_TEST_TRACE"), "w") : NULL;
+	if (trace) {
+		so.on_log = trace_log;
+		so.log_level = FERRY_LOG_DEBUG;
+		trace_file = trace;
+	}
+	ferry_client *sub = NULL;
+	ASSERT_RC(ferry_client_create(&so, &sub), FERRY_OK);
+	ASSERT_RC(connect_wait(sub), FERRY_OK);
+	ASSERT_RC(itest_subscribe(sub, "stream/q1", 1), FERRY_OK);
+	ASSERT_RC(itest_subscribe(sub, "stream/q2", 2), FERRY_OK);
+	ferry_client *pub = fast_client(&pr, test_broker_uri(&b), "stream-pub", false);
+	ASSERT_RC(connect_wait(pub), FERRY_OK);
+	char m[16];
+	for (int i = 0; i < N; i++) {
+		snprintf(m, sizeof m, "%d", i);
+		ASSERT_RC(ferry_publish(pub, "stream/q1", m, strlen(m), 1, false, NULL, NULL), FERRY_OK);
+		ASSERT_RC(ferry_publish(pub, "stream/q2", m, strlen(m), 2, false, NULL, NULL), FERRY_OK);
+	}
+	/* Restart the broker (SIGTERM: it saves what it acknowledged) while
+	 * the stream flows, at 1/5, 2/5, ... of the publisher's completions. */
+	for (int k = 1; k <= RESTARTS; k++) {
+		CU_ASSERT_TRUE(itest_wait_int(&pr, &pr.delivered, 2 * N * k / (RESTARTS + 1), 60000));
+		ASSERT_RC(test_broker_restart(&b), FERRY_OK);
+	}
+	CU_ASSERT_TRUE(itest_wait_int(&pr, &pr.delivered, 2 * N, 60000));
+	CU_ASSERT_EQUAL(pr.delivered_failed, 0);
+	/* The subscriber gets everything: wait for the last of each stream. */
+	int d1, m1, o1, d2, m2, o2;
+	for (int i = 0; i < 600; i++) { /* bounded: 60 s */
+		check_stream(&sr, "stream/q1", N, &d1, &m1, &o1);
+		check_stream(&sr, "stream/q2", N, &d2, &m2, &o2);
+		if (!m1 && !m2)
+			break;
+		itest_wait_msgs(&sr, itest_nmsgs(&sr) + 1, 100);
+	}
+	printf("\n    %d restarts: QoS 1 %d missing, %d duplicates; QoS 2 %d missing, %d duplicates ",
+	       RESTARTS, m1, d1, m2, d2);
+	CU_ASSERT_EQUAL(m1, 0); /* QoS 1: at least once */
+	CU_ASSERT_EQUAL(o1, 0); /* ...in order */
+	CU_ASSERT_EQUAL(m2, 0); /* QoS 2: exactly once, in order */
+	CU_ASSERT_EQUAL(d2, 0);
+	CU_ASSERT_EQUAL(o2, 0);
+	ferry_client_destroy(pub);
+	ferry_client_destroy(sub);
+	if (trace)
+		fclose(trace);
+	itest_rec_free(&sr);
+	itest_rec_free(&pr);
+	test_broker_cleanup(&b);
+}
+
 void register_reconnect_suite(void)
 {
 	CU_pSuite s = test_suite("reconnect");
 	test_add(s, "reconnects after broker restarts", test_reconnects_after_broker_restart);
+	test_add(s, "10,000 QoS 1 + 10,000 QoS 2 survive broker restarts",
+	         test_stream_survives_broker_restarts);
 	test_add(s, "offline queue: before the first connect and while the broker is down",
 	         test_offline_queue_before_connect_and_while_down);
 	test_add(s, "queue limits and policies", test_queue_limits_and_policies);

@@ -49,6 +49,7 @@
 #define CONTROL_WAIT_MS 10000 /* bound of a control call's wait for the proxy thread */
 #define READ_CHUNK      16384 /* bytes read per recv() */
 #define ACCEPT_BURST    64    /* connections accepted per round at most */
+#define ACCEPT_RETRY_MS 100   /* pause after accept() failed for want of descriptors */
 
 struct chunk {
 	struct chunk *next;
@@ -93,7 +94,7 @@ struct test_proxy {
 	uint8_t rbuf[READ_CHUNK];
 	struct settings cur;
 	struct test_proxy_stats local;
-	bool accept_paused; /* accept() failed for want of resources */
+	int64_t accept_paused_until; /* accept() failed for want of resources: retry then */
 	/* guarded by lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -196,7 +197,7 @@ static void conn_remove(struct test_proxy *p, size_t k)
 {
 	conn_close(p->conns[k]);
 	p->conns[k] = p->conns[--p->nconns];
-	p->accept_paused = false; /* a descriptor was freed */
+	p->accept_paused_until = 0; /* a descriptor was freed */
 }
 
 /* Starts a non-blocking connect to 127.0.0.1:target_port; the socket or -1. */
@@ -206,7 +207,8 @@ static int connect_target(struct test_proxy *p, bool *in_progress)
 	if (fd < 0)
 		return -1;
 	set_nodelay(fd);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->target_port)};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)p->target_port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	*in_progress = false;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
@@ -255,8 +257,8 @@ static void accept_some(struct test_proxy *p)
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			p->accept_paused = true; /* EMFILE and the like: retry after a close */
+		if (errno != EAGAIN && errno != EWOULDBLOCK) /* EMFILE and the like */
+			p->accept_paused_until = now_ms() + ACCEPT_RETRY_MS;
 		return;
 	}
 }
@@ -388,8 +390,11 @@ static short side_events(const struct conn *c, int s, int64_t now, int64_t *next
 static int build_poll(struct test_proxy *p, int64_t now)
 {
 	int64_t next = -1;
+	bool paused = now < p->accept_paused_until;
+	if (paused)
+		next = p->accept_paused_until;
 	p->pfd[0] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
-	p->pfd[1] = (struct pollfd){.fd = p->accept_paused ? -1 : p->lfd, .events = POLLIN};
+	p->pfd[1] = (struct pollfd){.fd = paused ? -1 : p->lfd, .events = POLLIN};
 	for (size_t k = 0; k < p->nconns; k++)
 		for (int s = 0; s < 2; s++) {
 			struct pollfd *f = &p->pfd[2 + 2 * k + (size_t)s];

@@ -93,15 +93,15 @@ enum test_proxy_mode {
 
 /* Counters since start; "up" is client -> broker, "down" broker -> client. */
 struct test_proxy_stats {
-	uint64_t accepted;        /* connections accepted (refused ones included) */
-	uint64_t refused;         /* closed at accept: REFUSE mode or table full */
-	uint64_t failed;          /* closed because the target could not be reached */
-	uint64_t active;          /* connections open now */
-	uint64_t received_up;     /* bytes read from the client (forwarded, waiting or dropped) */
-	uint64_t received_down;   /* bytes read from the broker */
-	uint64_t bytes_up;        /* bytes forwarded (written to the broker) */
-	uint64_t bytes_down;      /* bytes forwarded (written to the client) */
-	uint64_t dropped_up;      /* bytes dropped by a blackhole */
+	uint64_t accepted;      /* connections accepted (refused ones included) */
+	uint64_t refused;       /* closed at accept: REFUSE mode or table full */
+	uint64_t failed;        /* closed because the target could not be reached */
+	uint64_t active;        /* connections open now */
+	uint64_t received_up;   /* bytes read from the client (forwarded, waiting or dropped) */
+	uint64_t received_down; /* bytes read from the broker */
+	uint64_t bytes_up;      /* bytes forwarded (written to the broker) */
+	uint64_t bytes_down;    /* bytes forwarded (written to the client) */
+	uint64_t dropped_up;    /* bytes dropped by a blackhole */
 	uint64_t dropped_down;
 	uint64_t cuts;            /* test_proxy_cut calls performed */
 	uint64_t cut_connections; /* connections closed by them */
