@@ -1,12 +1,16 @@
 /*
- * resolve.c - asynchronous name resolution with getaddrinfo_a (see
- * resolve.h). The job is shared by its owner and glibc's notification: a
- * reference count (under the job's lock) frees it when both are done.
+ * resolve.c - asynchronous name resolution (see resolve.h): each lookup runs
+ * getaddrinfo on a short-lived detached thread of its own, so the send
+ * thread never waits for DNS. (glibc's getaddrinfo_a does the same with
+ * threads that sanitizers cannot follow; ours are ordinary pthreads.)
+ *
+ * The job is shared by its owner and its thread: a reference count under the
+ * job's lock frees it when both are done. A released job's thread finishes
+ * its lookup, which cannot be interrupted, and then frees the job.
  */
 #include "resolve.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +20,13 @@
 
 struct ferry_resolve {
 	pthread_mutex_t mu;
-	int refs;                   /* owner + pending notification */
-	void (*done)(void *arg);    /* [mu] NULL once released */
-	void *arg;                  /* [mu] */
-	struct gaicb req;
-	struct addrinfo hints;
-	char host[256];
+	int refs;                /* [mu] owner + lookup thread */
+	bool finished;           /* [mu] the lookup is over */
+	int gai;                 /* [mu] getaddrinfo's result once finished */
+	struct addrinfo *result; /* [mu] owned, once finished */
+	void (*done)(void *arg); /* [mu] NULL once released */
+	void *arg;               /* [mu] */
+	char host[256];          /* const after start */
 	char service[8];
 };
 
@@ -32,19 +37,27 @@ static void unref_locked(struct ferry_resolve *r)
 		return;
 	}
 	pthread_mutex_unlock(&r->mu);
-	if (r->req.ar_result)
-		freeaddrinfo(r->req.ar_result);
+	if (r->result)
+		freeaddrinfo(r->result);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
 
-static void notify(union sigval v)
+static void *lookup(void *arg)
 {
-	struct ferry_resolve *r = v.sival_ptr;
+	struct ferry_resolve *r = arg;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
+	struct addrinfo *ai = NULL;
+	int g = getaddrinfo(r->host, r->service, &hints, &ai);
 	pthread_mutex_lock(&r->mu);
+	r->finished = true;
+	r->gai = g;
+	r->result = g == 0 ? ai : NULL;
 	if (r->done)
 		r->done(r->arg);
 	unref_locked(r);
+	return NULL;
 }
 
 int ferry__resolve_start(const char *host, size_t host_len, uint16_t port, void (*done)(void *arg),
@@ -60,23 +73,21 @@ int ferry__resolve_start(const char *host, size_t host_len, uint16_t port, void 
 	pthread_mutex_init(&r->mu, NULL);
 	memcpy(r->host, host, host_len);
 	snprintf(r->service, sizeof r->service, "%u", port);
-	r->hints.ai_family = AF_UNSPEC;
-	r->hints.ai_socktype = SOCK_STREAM;
-	r->hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	r->req.ar_name = r->host;
-	r->req.ar_service = r->service;
-	r->req.ar_request = &r->hints;
 	r->done = done;
 	r->arg = arg;
 	r->refs = 2;
-	struct sigevent sev = {.sigev_notify = SIGEV_THREAD};
-	sev.sigev_value.sival_ptr = r;
-	sev.sigev_notify_function = notify;
-	struct gaicb *list[1] = {&r->req};
-	if (getaddrinfo_a(GAI_NOWAIT, list, 1, &sev) != 0) {
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = pthread_attr_init(&attr);
+	if (!rc)
+		rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (!rc)
+		rc = pthread_create(&t, &attr, lookup, r);
+	pthread_attr_destroy(&attr);
+	if (rc) {
 		pthread_mutex_destroy(&r->mu);
 		free(r);
-		return FERRY_ERR_DNS;
+		return FERRY_ERR_SYSTEM;
 	}
 	*out = r;
 	return FERRY_OK;
@@ -85,29 +96,26 @@ int ferry__resolve_start(const char *host, size_t host_len, uint16_t port, void 
 int ferry__resolve_result(struct ferry_resolve *r, const struct addrinfo **ai, char *err,
                           size_t errcap)
 {
-	int g = gai_error(&r->req);
-	if (g == EAI_INPROGRESS)
-		return 1;
-	if (g == 0 && r->req.ar_result) {
-		*ai = r->req.ar_result;
-		return 0;
+	pthread_mutex_lock(&r->mu);
+	int rc = 1;
+	if (r->finished && r->result) {
+		*ai = r->result;
+		rc = 0;
+	} else if (r->finished) {
+		snprintf(err, errcap, "cannot resolve %s: %s", r->host,
+		         gai_strerror(r->gai ? r->gai : EAI_NONAME));
+		rc = FERRY_ERR_DNS;
 	}
-	snprintf(err, errcap, "cannot resolve %s: %s", r->host, gai_strerror(g ? g : EAI_NONAME));
-	return FERRY_ERR_DNS;
+	pthread_mutex_unlock(&r->mu);
+	return rc;
 }
 
 void ferry__resolve_release(struct ferry_resolve *r)
 {
 	if (!r)
 		return;
-	/* Cancel outside our lock: glibc's notification takes it. A cancelled
-	 * request is never notified, so its reference is dropped here; one that
-	 * already runs or ran notifies (done() may still run until we lock). */
-	bool cancelled = gai_cancel(&r->req) == EAI_CANCELED;
 	pthread_mutex_lock(&r->mu);
 	r->done = NULL;
 	r->arg = NULL;
-	if (cancelled)
-		r->refs--;
 	unref_locked(r);
 }

@@ -1,7 +1,7 @@
 /*
  * resolve.h - asynchronous name resolution for the send thread, so a slow
- * DNS answer for one client never stalls the others (glibc getaddrinfo_a;
- * its notification runs on a glibc helper thread).
+ * DNS answer for one client never stalls the others (each lookup runs on a
+ * short-lived thread of its own; `done` is called on that thread).
  *
  * Ownership: a job belongs to its starter until ferry__resolve_release,
  * which may be called at any time (also while the lookup still runs: the
@@ -22,7 +22,7 @@ struct ferry_resolve;
 /*
  * ferry__resolve_start - look up host:port for a TCP connection. Returns
  * FERRY_OK with *out set, FERRY_ERR_INVAL (host too long), FERRY_ERR_NOMEM
- * or FERRY_ERR_DNS.
+ * or FERRY_ERR_SYSTEM (no thread for the lookup).
  */
 int ferry__resolve_start(const char *host, size_t host_len, uint16_t port, void (*done)(void *arg),
                          void *arg, struct ferry_resolve **out);

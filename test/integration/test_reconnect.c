@@ -16,6 +16,7 @@
 #include "suites.h"
 #include "support/broker.h"
 #include "support/fakebroker.h"
+#include "support/proxy.h"
 #include "unit/util.h"
 
 static uint64_t now_ms(void)
@@ -578,12 +579,85 @@ static void test_stream_survives_broker_restarts(void)
 	test_broker_cleanup(&b);
 }
 
+static void test_stream_survives_20_link_cuts(void)
+{
+	enum { N = 10000, CUTS = 20 };
+	struct test_broker b;
+	ASSERT_RC(test_broker_start(&b, NULL), FERRY_OK);
+	struct test_proxy *px = NULL;
+	ASSERT_RC(test_proxy_start(&px, test_broker_port(&b)), FERRY_OK);
+	struct itest_rec sr, pr;
+	itest_rec_init(&sr);
+	itest_rec_init(&pr);
+	/* Both clients go through the proxy: every cut hits both directions. */
+	ferry_client *sub = fast_client(&sr, test_proxy_uri(px), "cuts-sub", false);
+	ASSERT_RC(connect_wait(sub), FERRY_OK);
+	ASSERT_RC(itest_subscribe(sub, "cuts/q1", 1), FERRY_OK);
+	ASSERT_RC(itest_subscribe(sub, "cuts/q2", 2), FERRY_OK);
+	ferry_client *pub = fast_client(&pr, test_proxy_uri(px), "cuts-pub", false);
+	ASSERT_RC(connect_wait(pub), FERRY_OK);
+	char m[16];
+	for (int i = 0; i < N; i++) {
+		snprintf(m, sizeof m, "%d", i);
+		ASSERT_RC(ferry_publish(pub, "cuts/q1", m, strlen(m), 1, false, NULL, NULL), FERRY_OK);
+		ASSERT_RC(ferry_publish(pub, "cuts/q2", m, strlen(m), 2, false, NULL, NULL), FERRY_OK);
+	}
+	/* 20 cuts at pseudo-random points of the stream (fixed seed: the same
+	 * points every run), measured in publisher completions. */
+	uint64_t x = 0x2545F4914F6CDD1DULL;
+	int points[CUTS];
+	for (int k = 0; k < CUTS; k++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		points[k] = (int)(x % (2 * N - 200));
+	}
+	for (int k = 1; k < CUTS; k++) /* ascending */
+		for (int j = k; j > 0 && points[j - 1] > points[j]; j--) {
+			int t = points[j];
+			points[j] = points[j - 1];
+			points[j - 1] = t;
+		}
+	for (int k = 0; k < CUTS; k++) {
+		CU_ASSERT_TRUE(itest_wait_int(&pr, &pr.delivered, points[k], 60000));
+		ASSERT_RC(test_proxy_cut(px), FERRY_OK);
+	}
+	CU_ASSERT_TRUE(itest_wait_int(&pr, &pr.delivered, 2 * N, 60000));
+	CU_ASSERT_EQUAL(pr.delivered_failed, 0);
+	int d1, m1, o1, d2, m2, o2;
+	for (int i = 0; i < 600; i++) { /* bounded: 60 s */
+		check_stream(&sr, "cuts/q1", N, &d1, &m1, &o1);
+		check_stream(&sr, "cuts/q2", N, &d2, &m2, &o2);
+		if (!m1 && !m2)
+			break;
+		itest_wait_msgs(&sr, itest_nmsgs(&sr) + 1, 100);
+	}
+	struct test_proxy_stats ps;
+	ASSERT_RC(test_proxy_get_stats(px, &ps), FERRY_OK);
+	printf("\n    %llu cuts (%llu connections): QoS 1 %d missing, %d duplicates; QoS 2 %d missing, %d duplicates ",
+	       (unsigned long long)ps.cuts, (unsigned long long)ps.cut_connections, m1, d1, m2, d2);
+	CU_ASSERT_EQUAL(ps.cuts, CUTS);
+	CU_ASSERT_EQUAL(m1, 0);
+	CU_ASSERT_EQUAL(o1, 0);
+	CU_ASSERT_EQUAL(m2, 0);
+	CU_ASSERT_EQUAL(d2, 0);
+	CU_ASSERT_EQUAL(o2, 0);
+	ferry_client_destroy(pub);
+	ferry_client_destroy(sub);
+	itest_rec_free(&sr);
+	itest_rec_free(&pr);
+	test_proxy_destroy(px);
+	test_broker_cleanup(&b);
+}
+
 void register_reconnect_suite(void)
 {
 	CU_pSuite s = test_suite("reconnect");
 	test_add(s, "reconnects after broker restarts", test_reconnects_after_broker_restart);
 	test_add(s, "10,000 QoS 1 + 10,000 QoS 2 survive broker restarts",
 	         test_stream_survives_broker_restarts);
+	test_add(s, "10,000 QoS 1 + 10,000 QoS 2 survive 20 link cuts",
+	         test_stream_survives_20_link_cuts);
 	test_add(s, "offline queue: before the first connect and while the broker is down",
 	         test_offline_queue_before_connect_and_while_down);
 	test_add(s, "queue limits and policies", test_queue_limits_and_policies);
