@@ -650,6 +650,42 @@ static void test_stream_survives_20_link_cuts(void)
 	test_broker_cleanup(&b);
 }
 
+static void test_shutdown_is_bounded_on_a_blackholed_link(void)
+{
+	struct test_broker b;
+	ASSERT_RC(test_broker_start(&b, NULL), FERRY_OK);
+	struct test_proxy *px = NULL;
+	ASSERT_RC(test_proxy_start(&px, test_broker_port(&b)), FERRY_OK);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = fast_client(&r, test_proxy_uri(px), "bh-disc", true);
+	ferry_client *d = fast_client(&r, test_proxy_uri(px), "bh-destroy", true);
+	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(connect_wait(d), FERRY_OK);
+	ASSERT_RC(test_proxy_set(px, TEST_PROXY_BLACKHOLE), FERRY_OK);
+	/* QoS 1 messages in flight that will never be acknowledged. */
+	for (int i = 0; i < 50; i++) {
+		ASSERT_RC(ferry_publish(c, "bh/x", "m", 1, 1, false, NULL, NULL), FERRY_OK);
+		ASSERT_RC(ferry_publish(d, "bh/x", "m", 1, 1, false, NULL, NULL), FERRY_OK);
+	}
+	uint64_t t0 = now_ms();
+	ferry_token t = 0;
+	ASSERT_RC(ferry_disconnect(c, 500, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	uint64_t disc_ms = now_ms() - t0;
+	t0 = now_ms();
+	ferry_client_destroy(d);
+	uint64_t destroy_ms = now_ms() - t0;
+	printf("\n    blackholed: disconnect(500 ms) took %llu ms, destroy %llu ms ",
+	       (unsigned long long)disc_ms, (unsigned long long)destroy_ms);
+	CU_ASSERT(disc_ms < 500 + 1000 + 500); /* drain timeout + DISCONNECT give-up + slack */
+	CU_ASSERT(destroy_ms < 1000);
+	ferry_client_destroy(c);
+	itest_rec_free(&r);
+	test_proxy_destroy(px);
+	test_broker_cleanup(&b);
+}
+
 void register_reconnect_suite(void)
 {
 	CU_pSuite s = test_suite("reconnect");
@@ -667,4 +703,6 @@ void register_reconnect_suite(void)
 	         test_client_id_takeover_is_reported_and_calms_down);
 	test_add(s, "refused policy: stop", test_refused_policy_stop);
 	test_add(s, "shutdown is bounded in every state", test_shutdown_is_bounded_in_every_state);
+	test_add(s, "shutdown is bounded on a blackholed link",
+	         test_shutdown_is_bounded_on_a_blackholed_link);
 }
