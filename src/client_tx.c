@@ -398,6 +398,10 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 	ferry__lock(&c->mu);
 	if (c->destroying) {
 		ferry__unlock(&c->mu);
+		/* Out of the timer heap, or the expiry loop would serve it forever
+		 * and never reach the retire list. */
+		c->deadline = UINT64_MAX;
+		ferry__ctx_heap_remove(c);
 		return;
 	}
 	if (c->tx_gen != c->gen)
