@@ -56,6 +56,12 @@ enum ferry_err {
 	FERRY_ERR_REJECTED = -60,          /* the broker rejected the operation (see the reason code) */
 	FERRY_ERR_TAKEOVER = -61,          /* another client with the same id took the session over */
 
+	/* store */
+	FERRY_ERR_STORE_IO = -200,         /* the store could not read or write */
+	FERRY_ERR_STORE_FULL = -201,       /* the store has no space left */
+	FERRY_ERR_STORE_CORRUPT = -202,    /* the store's file is not a valid ferry store */
+	FERRY_ERR_STORE_VERSION = -203,    /* the store's schema is newer than this ferry */
+
 	/* malformed or protocol-violating packets */
 	FERRY_ERR_PACKET_TYPE = -100,        /* reserved or unknown control packet type */
 	FERRY_ERR_PACKET_DIRECTION = -101,   /* packet type this peer may not send */

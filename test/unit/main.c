@@ -31,6 +31,7 @@ int main(int argc, char **argv)
 	register_topic_index_suite();
 	register_uri_suite();
 	register_backoff_suite();
+	register_store_suite();
 	register_keepalive_suite();
 	register_session_suite();
 

@@ -18,6 +18,7 @@ void register_topic_suite(void);
 void register_topic_index_suite(void);
 void register_uri_suite(void);
 void register_backoff_suite(void);
+void register_store_suite(void);
 void register_keepalive_suite(void);
 void register_session_suite(void);
 

@@ -1,0 +1,2 @@
+/* store.c - being written. */
+typedef int ferry__store_placeholder;
