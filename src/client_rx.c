@@ -122,16 +122,30 @@ static void deliver(struct ferry_client *c, const struct ferry_publish *p)
 		c->cb.on_message(c, c->cb.user, &m);
 }
 
-/* FNV-1a over topic and payload: tells a resent message from a new one. */
+/* A 64-bit hash of topic and payload, 8 bytes a step: tells a resent message
+ * from a new one (not cryptographic: a collision needs the same packet id,
+ * DUP and a recent delivery as well). */
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+	const uint64_t k = UINT64_C(0x9E3779B97F4A7C15);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 31;
+		p += 8;
+		n -= 8;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w ^ (uint64_t)n << 56) * k;
+	return h ^ (h >> 29);
+}
+
 static uint64_t content_hash(const struct ferry_publish *p)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	for (size_t i = 0; i < p->topic.len; i++)
-		h = (h ^ p->topic.p[i]) * UINT64_C(0x100000001b3);
-	h = (h ^ 0xFF) * UINT64_C(0x100000001b3);
-	for (size_t i = 0; i < p->payload.len; i++)
-		h = (h ^ p->payload.p[i]) * UINT64_C(0x100000001b3);
-	return h;
+	uint64_t h = hash_bytes(UINT64_C(0xcbf29ce484222325), p->topic.p, p->topic.len);
+	return hash_bytes(h ^ p->topic.len, p->payload.p, p->payload.len);
 }
 
 static void on_publish(struct ferry_client *c, const struct ferry_publish *p)

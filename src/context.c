@@ -113,7 +113,8 @@ void ferry__ctx_kick_tx(struct ferry_client *c)
 		else
 			ctx->tx_ready = c;
 		ctx->tx_ready_tail = c;
-		wake = true;
+		wake = ctx->tx_asleep; /* an awake tx takes the ready list before sleeping */
+		ctx->tx_asleep = false;
 	}
 	ferry__unlock(&ctx->mu);
 	if (wake)
@@ -131,14 +132,15 @@ void ferry__ctx_post_chain(struct ferry_context *ctx, struct ferry_event *head,
 {
 	tail->next = NULL;
 	ferry__lock(&ctx->mu);
-	bool was_empty = ctx->ev_head == NULL;
+	bool wake = ctx->rx_asleep; /* an awake rx takes the queue before sleeping */
+	ctx->rx_asleep = false;
 	if (ctx->ev_tail)
 		ctx->ev_tail->next = head;
 	else
 		ctx->ev_head = head;
 	ctx->ev_tail = tail;
 	ferry__unlock(&ctx->mu);
-	if (was_empty)
+	if (wake)
 		ferry__wakefd_signal(ctx->rx_wake);
 }
 
@@ -264,7 +266,12 @@ static void *tx_main(void *arg)
 	struct ferry_context *ctx = arg;
 	struct epoll_event evs[MAX_EVENTS];
 	for (;;) {
-		int n = epoll_wait(ctx->tx_ep, evs, MAX_EVENTS, tx_timeout(ctx, ferry__now_ms()));
+		/* Sleep only if nothing is queued; from now on kicks must wake us. */
+		ferry__lock(&ctx->mu);
+		bool idle = !ctx->tx_ready && !ctx->retire_tx && !ctx->stopping;
+		ctx->tx_asleep = idle;
+		ferry__unlock(&ctx->mu);
+		int n = epoll_wait(ctx->tx_ep, evs, MAX_EVENTS, idle ? tx_timeout(ctx, ferry__now_ms()) : 0);
 		uint64_t now = ferry__now_ms();
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.ptr == NULL)
@@ -317,7 +324,11 @@ static void *rx_main(void *arg)
 	struct ferry_context *ctx = arg;
 	struct epoll_event evs[MAX_EVENTS];
 	for (;;) {
-		int n = epoll_wait(ctx->rx_ep, evs, MAX_EVENTS, -1);
+		ferry__lock(&ctx->mu);
+		bool idle = !ctx->ev_head && !ctx->retire_rx && !ctx->stopping;
+		ctx->rx_asleep = idle;
+		ferry__unlock(&ctx->mu);
+		int n = epoll_wait(ctx->rx_ep, evs, MAX_EVENTS, idle ? -1 : 0);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.ptr == NULL)
 				ferry__wakefd_drain(ctx->rx_wake);

@@ -218,6 +218,8 @@ struct ferry_context {
 	size_t nclients;                /* [ctx] */
 	bool stopping;                  /* [ctx] */
 	bool self_free;                 /* [ctx] rx frees the context when it stops */
+	bool tx_asleep, rx_asleep;      /* [ctx] in (or about to enter) epoll_wait with nothing
+	                                   queued: only then do kicks and posts write the eventfd */
 	struct ferry_client *tx_ready, *tx_ready_tail; /* [ctx] clients tx must serve */
 	struct ferry_event *ev_head, *ev_tail;         /* [ctx] events rx must run */
 	struct ferry_client *retire_tx;                /* [ctx] clients tx must let go of */

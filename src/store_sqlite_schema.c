@@ -1,2 +1,268 @@
-/* store_sqlite_schema.c - being written. */
-typedef int ferry__store_sqlite_schema_placeholder;
+/*
+ * store_sqlite_schema.c - the on-disk format of the SQLite store: its
+ * tables, the checksum of a message row, the checks made when a file is
+ * opened and the migrations between schema versions.
+ *
+ * Format (version 1). Every table but meta is keyed by client id, so one
+ * file can hold many clients:
+ *   meta(key, value)          'format' = 'ferry', 'schema_version' = N
+ *   messages(client, token, qos, retain, state, packet_id, topic, payload,
+ *            props, checksum) primary key (client, token)
+ *   qos2(client, packet_id)   inbound QoS 2 ids awaiting PUBREL
+ *   subscriptions(client, filter, options)
+ *   quarantine(id, <the columns of messages>, reason, at): rows that failed
+ *            their checksum, moved aside by scan, never deleted by ferry.
+ * topic, payload and props are BLOBs (never NULL: empty is a zero-length
+ * blob); checksum is ferry__sqlite_msg_sum as a signed 64-bit integer.
+ *
+ * Opening a file (ferry__sqlite_schema_open):
+ *   no tables at all            -> create the current schema (in a write
+ *                                  transaction that re-checks, so two
+ *                                  connections racing create it once)
+ *   tables but no ferry meta    -> FERRY_ERR_STORE_CORRUPT (not ours)
+ *   version > current           -> FERRY_ERR_STORE_VERSION (never touched)
+ *   version < current           -> migrate one step at a time, each step and
+ *                                  its new version number in one transaction
+ *   then PRAGMA quick_check must say "ok", else FERRY_ERR_STORE_CORRUPT.
+ * Not a database at all (random bytes) makes SQLite answer SQLITE_NOTADB at
+ * the first read, which ferry__sqlite_err maps to FERRY_ERR_STORE_CORRUPT.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_sqlite.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+	"CREATE TABLE messages(client TEXT NOT NULL, token INTEGER NOT NULL,"
+	" qos INTEGER NOT NULL, retain INTEGER NOT NULL, state INTEGER NOT NULL,"
+	" packet_id INTEGER NOT NULL, topic BLOB NOT NULL, payload BLOB NOT NULL,"
+	" props BLOB NOT NULL, checksum INTEGER NOT NULL, PRIMARY KEY(client, token));"
+	"CREATE TABLE qos2(client TEXT NOT NULL, packet_id INTEGER NOT NULL,"
+	" PRIMARY KEY(client, packet_id)) WITHOUT ROWID;"
+	"CREATE TABLE subscriptions(client TEXT NOT NULL, filter TEXT NOT NULL,"
+	" options INTEGER NOT NULL, PRIMARY KEY(client, filter)) WITHOUT ROWID;"
+	"CREATE TABLE quarantine(id INTEGER PRIMARY KEY, client TEXT, token INTEGER,"
+	" qos, retain, state, packet_id, topic, payload, props, checksum,"
+	" reason TEXT NOT NULL, at INTEGER NOT NULL);"
+	"INSERT INTO meta VALUES('format', 'ferry'), ('schema_version', 1);";
+
+/*
+ * migrations[v] takes a file from version v to v + 1 (index 0 unused: the
+ * current schema is created directly). Version 1 is the first, so the table
+ * is empty; the next format change adds its step here and bumps
+ * FERRY__SQLITE_SCHEMA_VERSION.
+ */
+static const char *const migrations[FERRY__SQLITE_SCHEMA_VERSION] = {NULL};
+
+int ferry__sqlite_err(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return FERRY_OK;
+	case SQLITE_FULL:
+		return FERRY_ERR_STORE_FULL;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return FERRY_ERR_STORE_CORRUPT;
+	case SQLITE_NOMEM:
+		return FERRY_ERR_NOMEM;
+	case SQLITE_CONSTRAINT:
+		return FERRY_ERR_INVAL;
+	default:
+		return FERRY_ERR_STORE_IO;
+	}
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+/* Hashes v as `width` big-endian bytes. */
+static uint64_t fnv_uint(uint64_t h, uint64_t v, unsigned width)
+{
+	for (unsigned i = width; i-- > 0;) {
+		h ^= (v >> (8 * i)) & 0xffu;
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+static uint64_t fnv_field(uint64_t h, const void *p, size_t n)
+{
+	return fnv_bytes(fnv_uint(h, n, 8), p, n);
+}
+
+uint64_t ferry__sqlite_msg_sum(const char *client, size_t client_len,
+                               const struct ferry_stored_msg *m)
+{
+	uint64_t h = fnv_field(FNV_OFFSET, client, client_len);
+	h = fnv_uint(h, m->token, 8);
+	h = fnv_uint(h, m->qos, 1);
+	h = fnv_uint(h, m->retain ? 1u : 0u, 1);
+	h = fnv_uint(h, m->state, 1);
+	h = fnv_uint(h, m->packet_id, 2);
+	h = fnv_field(h, m->topic, m->topic_len);
+	h = fnv_field(h, m->payload, m->payload_len);
+	return fnv_field(h, m->props, m->props_len);
+}
+
+/* SQL ferry_msg_sum(client, token, qos, retain, state, packet_id, topic,
+ * payload, props): the same checksum, for UPDATEs that change a field. */
+static void sql_msg_sum(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	struct ferry_stored_msg m = {0};
+	const char *client = (const char *)sqlite3_value_text(argv[0]);
+	size_t client_len = (size_t)sqlite3_value_bytes(argv[0]);
+	m.token = (uint64_t)sqlite3_value_int64(argv[1]);
+	m.qos = (uint8_t)sqlite3_value_int(argv[2]);
+	m.retain = sqlite3_value_int(argv[3]) != 0;
+	m.state = (uint8_t)sqlite3_value_int(argv[4]);
+	m.packet_id = (uint16_t)sqlite3_value_int(argv[5]);
+	m.topic = sqlite3_value_blob(argv[6]);
+	m.topic_len = (size_t)sqlite3_value_bytes(argv[6]);
+	m.payload = sqlite3_value_blob(argv[7]);
+	m.payload_len = (size_t)sqlite3_value_bytes(argv[7]);
+	m.props = sqlite3_value_blob(argv[8]);
+	m.props_len = (size_t)sqlite3_value_bytes(argv[8]);
+	sqlite3_result_int64(ctx, (sqlite3_int64)ferry__sqlite_msg_sum(client, client_len, &m));
+}
+
+/* Runs a query returning one integer (*out), or SQLITE_DONE if no row. */
+static int query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			if (sqlite3_column_type(st, 0) != SQLITE_INTEGER)
+				rc = SQLITE_MISMATCH;
+			else
+				*out = sqlite3_column_int64(st, 0);
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return ferry__sqlite_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+/* Creates the current schema if the file has no tables at all. */
+static int create_if_empty(sqlite3 *db)
+{
+	sqlite3_int64 n = 0;
+	int rc = query_int(db, "SELECT count(*) FROM sqlite_master", &n);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? FERRY_ERR_STORE_CORRUPT : ferry__sqlite_err(rc);
+	if (n)
+		return FERRY_OK;
+	rc = exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	rc = ferry__sqlite_err(query_int(db, "SELECT count(*) FROM sqlite_master", &n));
+	if (!rc && n == 0)
+		rc = exec(db, schema_v1);
+	if (!rc)
+		rc = exec(db, "COMMIT");
+	if (rc)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Reads the schema version; a file without ferry's meta is not ours. */
+static int read_version(sqlite3 *db, sqlite3_int64 *version)
+{
+	sqlite3_int64 n = 0;
+	int rc = query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	                       " AND name = 'meta'", &n);
+	if (rc != SQLITE_ROW)
+		return ferry__sqlite_err(rc) ? ferry__sqlite_err(rc) : FERRY_ERR_STORE_CORRUPT;
+	if (n != 1)
+		return FERRY_ERR_STORE_CORRUPT;
+	rc = query_int(db, "SELECT count(*) FROM meta WHERE key = 'format' AND value = 'ferry'", &n);
+	if (rc != SQLITE_ROW || n != 1)
+		return rc == SQLITE_ROW || !ferry__sqlite_err(rc) ? FERRY_ERR_STORE_CORRUPT
+		                                                  : ferry__sqlite_err(rc);
+	rc = query_int(db, "SELECT value FROM meta WHERE key = 'schema_version'", version);
+	if (rc == SQLITE_ROW)
+		return *version >= 1 ? FERRY_OK : FERRY_ERR_STORE_CORRUPT;
+	return rc == SQLITE_DONE || rc == SQLITE_MISMATCH ? FERRY_ERR_STORE_CORRUPT
+	                                                  : ferry__sqlite_err(rc);
+}
+
+/* Takes the file from version v to v + 1 unless another connection did. */
+static int migrate_step(sqlite3 *db, sqlite3_int64 v)
+{
+	int rc = exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	sqlite3_int64 now = 0;
+	rc = read_version(db, &now);
+	if (!rc && now == v) {
+		rc = exec(db, migrations[v]);
+		char sql[96];
+		snprintf(sql, sizeof sql, "UPDATE meta SET value = %lld WHERE key = 'schema_version'",
+		         (long long)(v + 1));
+		if (!rc)
+			rc = exec(db, sql);
+	}
+	if (!rc)
+		rc = exec(db, "COMMIT");
+	if (rc)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int quick_check(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		rc = t && strcmp((const char *)t, "ok") == 0 ? SQLITE_OK : SQLITE_CORRUPT;
+	}
+	sqlite3_finalize(st);
+	return ferry__sqlite_err(rc);
+}
+
+int ferry__sqlite_schema_open(sqlite3 *db)
+{
+	int rc = ferry__sqlite_err(sqlite3_create_function(
+		db, "ferry_msg_sum", 9, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_msg_sum, NULL, NULL));
+	if (!rc)
+		rc = create_if_empty(db);
+	if (rc)
+		return rc;
+	sqlite3_int64 v = 0;
+	for (;;) {
+		rc = read_version(db, &v);
+		if (rc)
+			return rc;
+		if (v > FERRY__SQLITE_SCHEMA_VERSION)
+			return FERRY_ERR_STORE_VERSION;
+		if (v == FERRY__SQLITE_SCHEMA_VERSION)
+			break;
+		rc = migrate_step(db, v);
+		if (rc)
+			return rc;
+	}
+	return quick_check(db);
+}

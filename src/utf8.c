@@ -8,12 +8,27 @@
  */
 #include "utf8.h"
 
+#include <string.h>
+
 #include "ferry/error.h"
+
+/* Whether the 8 bytes at p are all ASCII and none is 0. */
+static int ascii8(const uint8_t *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+	return ((w | ((w - ones) & ~w)) & highs) == 0;
+}
 
 int ferry__utf8_check(const uint8_t *s, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
+		if (len - i >= 8 && ascii8(s + i)) {
+			i += 8; /* fast path: topics are mostly ASCII */
+			continue;
+		}
 		uint8_t b = s[i];
 		if (b < 0x80u) {
 			if (b == 0)

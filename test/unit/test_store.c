@@ -1,6 +1,406 @@
-/* test_store.c - placeholder until the store suite is written. */
-#include "suites.h"
+/*
+ * test_store.c - the stores (ferry/store.h): one table of behaviour tests
+ * run against both the memory and the SQLite store (on a temporary file),
+ * then SQLite-only tests of durability, corruption, versions, a full disk
+ * and group commit.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-void register_store_suite(void)
+#include <sqlite3.h>
+
+#include <ferry/store.h>
+
+#include "store_sqlite.h"
+#include "suites.h"
+#include "util.h"
+
+enum kind { MEMORY, SQLITE };
+
+/* A store under test and, for SQLite, its file. */
+struct env {
+	enum kind kind;
+	char path[64];
+	struct ferry_store *s;
+	uint64_t max_token; /* as reported by the last open */
+};
+
+static int env_open(struct env *e, const char *client)
 {
+	if (e->kind == MEMORY) {
+		if (!e->s) {
+			int rc = ferry_store_memory_new(&e->s);
+			if (rc)
+				return rc;
+		}
+	} else {
+		struct ferry_store_sqlite_options o = FERRY_STORE_SQLITE_OPTIONS_INIT;
+		o.path = e->path;
+		int rc = ferry_store_sqlite_new(&o, &e->s);
+		if (rc)
+			return rc;
+	}
+	return e->s->ops->open(e->s->impl, client, &e->max_token);
 }
+
+static void temp_path(char *path, size_t cap)
+{
+	snprintf(path, cap, "/tmp/ferry-store-XXXXXX");
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+}
+
+static void remove_db(const char *path)
+{
+	char p[80];
+	unlink(path);
+	snprintf(p, sizeof p, "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", path);
+	unlink(p);
+}
+
+static void env_init(struct env *e, enum kind kind)
+{
+	memset(e, 0, sizeof *e);
+	e->kind = kind;
+	if (kind == SQLITE)
+		temp_path(e->path, sizeof e->path);
+	ASSERT_RC(env_open(e, "client-a"), FERRY_OK);
+	CU_ASSERT_FATAL(e->s != NULL);
+	CU_ASSERT_EQUAL(e->max_token, 0);
+}
+
+/* Closes and reopens (SQLite: a new connection on the same file; memory:
+ * open again on the same object, which is all a memory store can keep). */
+static void env_reopen(struct env *e, const char *client)
+{
+	if (e->kind == SQLITE) {
+		ferry_store_free(e->s);
+		e->s = NULL;
+	}
+	ASSERT_RC(env_open(e, client), FERRY_OK);
+}
+
+static void env_done(struct env *e)
+{
+	ferry_store_free(e->s);
+	e->s = NULL;
+	if (e->kind == SQLITE)
+		remove_db(e->path);
+}
+
+/* A message whose topic and payload derive from its token. */
+struct msg_buf {
+	char topic[32];
+	char payload[64];
+	struct ferry_stored_msg m;
+};
+
+static void make_msg(struct msg_buf *b, uint64_t token, size_t payload_len)
+{
+	memset(b, 0, sizeof *b);
+	snprintf(b->topic, sizeof b->topic, "t/%llu", (unsigned long long)token);
+	for (size_t i = 0; i < payload_len && i < sizeof b->payload; i++)
+		b->payload[i] = (char)('a' + (token + i) % 26);
+	b->m.token = token;
+	b->m.qos = (uint8_t)(1 + token % 2);
+	b->m.retain = token % 3 == 0;
+	b->m.state = FERRY_STORE_QUEUED;
+	b->m.topic = b->topic;
+	b->m.topic_len = strlen(b->topic);
+	b->m.payload = b->payload;
+	b->m.payload_len = payload_len < sizeof b->payload ? payload_len : sizeof b->payload;
+}
+
+static int put_one(struct ferry_store *s, uint64_t token, size_t payload_len)
+{
+	struct msg_buf b;
+	make_msg(&b, token, payload_len);
+	return s->ops->put(s->impl, &b.m, 1);
+}
+
+/* What scan delivered, copied out (views die with the callback). */
+struct seen {
+	size_t n;
+	uint64_t tokens[64];
+	uint8_t state[64];
+	uint16_t pid[64];
+	int bad_views; /* views that did not match the message made from the token */
+	int stop_after;
+};
+
+static int collect(void *arg, const struct ferry_stored_msg *m)
+{
+	struct seen *w = arg;
+	if (w->n < 64) {
+		w->tokens[w->n] = m->token;
+		w->state[w->n] = m->state;
+		w->pid[w->n] = m->packet_id;
+	}
+	w->n++;
+	struct msg_buf b;
+	make_msg(&b, m->token, m->payload_len);
+	if (m->topic_len != b.m.topic_len || memcmp(m->topic, b.topic, m->topic_len) ||
+	    memcmp(m->payload, b.payload, m->payload_len) || m->qos != b.m.qos ||
+	    m->retain != b.m.retain || m->props_len != 0)
+		w->bad_views++;
+	return w->stop_after && (int)w->n == w->stop_after ? 77 : 0;
+}
+
+static struct seen scan_all(struct ferry_store *s, uint64_t after, size_t max)
+{
+	struct seen w = {0};
+	ASSERT_RC(s->ops->scan(s->impl, after, max, collect, &w), FERRY_OK);
+	return w;
+}
+
+static void put_scan_order(struct env *e)
+{
+	struct msg_buf b[5];
+	uint64_t tokens[5] = {5, 6, 7, 1, 2};
+	for (int i = 0; i < 5; i++)
+		make_msg(&b[i], tokens[i], (size_t)i * 10);
+	struct ferry_stored_msg batch[3] = {b[0].m, b[1].m, b[2].m};
+	ASSERT_RC(e->s->ops->put(e->s->impl, batch, 3), FERRY_OK);
+	batch[0] = b[3].m;
+	batch[1] = b[4].m;
+	ASSERT_RC(e->s->ops->put(e->s->impl, batch, 2), FERRY_OK);
+	struct seen w = scan_all(e->s, 0, 100);
+	uint64_t want[] = {1, 2, 5, 6, 7};
+	CU_ASSERT_EQUAL_FATAL(w.n, 5);
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(w.tokens[i], want[i]);
+	CU_ASSERT_EQUAL(w.bad_views, 0);
+	w = scan_all(e->s, 2, 2); /* after 2, at most 2 */
+	CU_ASSERT_EQUAL(w.n, 2);
+	CU_ASSERT_EQUAL(w.tokens[0], 5);
+	CU_ASSERT_EQUAL(w.tokens[1], 6);
+	CU_ASSERT_EQUAL(scan_all(e->s, 7, 100).n, 0);
+	struct seen stop = {.stop_after = 2};
+	ASSERT_RC(e->s->ops->scan(e->s->impl, 0, 100, collect, &stop), 77);
+	CU_ASSERT_EQUAL(stop.n, 2);
+}
+
+struct view_check {
+	int calls, ok;
+};
+
+static int check_view(void *arg, const struct ferry_stored_msg *m)
+{
+	struct view_check *v = arg;
+	static const uint8_t props[] = {0x01, 0x01, 0x23, 0x00, 0x02};
+	v->calls++;
+	if (m->token == 9 && m->qos == 2 && m->retain && m->topic_len == 3 &&
+	    !memcmp(m->topic, "a/b", 3) && m->payload_len == 0 && m->props_len == sizeof props &&
+	    !memcmp(m->props, props, sizeof props) && m->state == FERRY_STORE_QUEUED)
+		v->ok++;
+	if (m->token == 10 && m->payload_len == 3000 && m->props_len == 0 &&
+	    ((const uint8_t *)m->payload)[0] == 0 && ((const uint8_t *)m->payload)[2999] == 0xbb)
+		v->ok++;
+	return 0;
+}
+
+static void views_are_copies(struct env *e)
+{
+	uint8_t props[] = {0x01, 0x01, 0x23, 0x00, 0x02};
+	char topic[] = "a/b";
+	static uint8_t big[3000];
+	memset(big, 0, sizeof big);
+	big[2999] = 0xbb;
+	struct ferry_stored_msg m[2] = {
+		{.token = 9, .qos = 2, .retain = true, .topic = topic, .topic_len = 3,
+		 .props = props, .props_len = sizeof props},
+		{.token = 10, .qos = 1, .topic = topic, .topic_len = 3, .payload = big,
+		 .payload_len = sizeof big},
+	};
+	ASSERT_RC(e->s->ops->put(e->s->impl, m, 2), FERRY_OK);
+	/* The caller's buffers change after put: the store kept its own copy. */
+	memset(props, 0xff, sizeof props);
+	topic[0] = 'z';
+	memset(big, 0xcc, sizeof big);
+	struct view_check v = {0};
+	ASSERT_RC(e->s->ops->scan(e->s->impl, 0, 10, check_view, &v), FERRY_OK);
+	CU_ASSERT_EQUAL(v.calls, 2);
+	CU_ASSERT_EQUAL(v.ok, 2);
+}
+
+static void set_state_and_remove(struct env *e)
+{
+	for (uint64_t t = 1; t <= 4; t++)
+		ASSERT_RC(put_one(e->s, t, 5), FERRY_OK);
+	ASSERT_RC(e->s->ops->set_state(e->s->impl, 2, FERRY_STORE_SENT, 42), FERRY_OK);
+	ASSERT_RC(e->s->ops->set_state(e->s->impl, 3, FERRY_STORE_RELEASED, 65535), FERRY_OK);
+	ASSERT_RC(e->s->ops->set_state(e->s->impl, 99, FERRY_STORE_SENT, 1), FERRY_ERR_NOT_FOUND);
+	ASSERT_RC(e->s->ops->set_state(e->s->impl, 2, 3, 1), FERRY_ERR_INVAL);
+	ASSERT_RC(e->s->ops->remove(e->s->impl, 1), FERRY_OK);
+	ASSERT_RC(e->s->ops->remove(e->s->impl, 1), FERRY_OK); /* unknown: fine */
+	ASSERT_RC(e->s->ops->remove(e->s->impl, 1000), FERRY_OK);
+	struct seen w = scan_all(e->s, 0, 10);
+	CU_ASSERT_EQUAL_FATAL(w.n, 3);
+	CU_ASSERT_EQUAL(w.tokens[0], 2);
+	CU_ASSERT_EQUAL(w.state[0], FERRY_STORE_SENT);
+	CU_ASSERT_EQUAL(w.pid[0], 42);
+	CU_ASSERT_EQUAL(w.state[1], FERRY_STORE_RELEASED);
+	CU_ASSERT_EQUAL(w.pid[1], 65535);
+	CU_ASSERT_EQUAL(w.state[2], FERRY_STORE_QUEUED);
+	CU_ASSERT_EQUAL(w.pid[2], 0);
+	CU_ASSERT_EQUAL(w.bad_views, 0); /* set_state kept the checksum right */
+}
+
+static void reopen_reports_max_token(struct env *e)
+{
+	for (uint64_t t = 1; t <= 10; t++)
+		ASSERT_RC(put_one(e->s, t, (size_t)t), FERRY_OK);
+	ASSERT_RC(e->s->ops->set_state(e->s->impl, 4, FERRY_STORE_SENT, 7), FERRY_OK);
+	ASSERT_RC(e->s->ops->remove(e->s->impl, 3), FERRY_OK);
+	env_reopen(e, "client-a");
+	CU_ASSERT_EQUAL(e->max_token, 10);
+	struct seen w = scan_all(e->s, 0, 100);
+	CU_ASSERT_EQUAL_FATAL(w.n, 9);
+	CU_ASSERT_EQUAL(w.tokens[0], 1);
+	CU_ASSERT_EQUAL(w.tokens[2], 4);
+	CU_ASSERT_EQUAL(w.state[2], FERRY_STORE_SENT);
+	CU_ASSERT_EQUAL(w.pid[2], 7);
+	CU_ASSERT_EQUAL(w.tokens[8], 10);
+	CU_ASSERT_EQUAL(w.bad_views, 0);
+}
+
+static int collect_id(void *arg, uint16_t id)
+{
+	uint32_t *ids = arg; /* ids[0] counts, the rest are the ids */
+	if (ids[0] < 15)
+		ids[1 + ids[0]] = id;
+	ids[0]++;
+	return 0;
+}
+
+static void qos2_ids(struct env *e)
+{
+	const struct ferry_store_ops *ops = e->s->ops;
+	ASSERT_RC(ops->qos2_add(e->s->impl, 7), FERRY_OK);
+	ASSERT_RC(ops->qos2_add(e->s->impl, 65535), FERRY_OK);
+	ASSERT_RC(ops->qos2_add(e->s->impl, 3), FERRY_OK);
+	ASSERT_RC(ops->qos2_add(e->s->impl, 3), FERRY_OK); /* twice: held once */
+	ASSERT_RC(ops->qos2_add(e->s->impl, 0), FERRY_ERR_INVAL);
+	ASSERT_RC(ops->qos2_add(e->s->impl, 9), FERRY_OK);
+	ASSERT_RC(ops->qos2_remove(e->s->impl, 9), FERRY_OK);
+	ASSERT_RC(ops->qos2_remove(e->s->impl, 1234), FERRY_OK);
+	env_reopen(e, "client-a");
+	uint32_t ids[16] = {0};
+	ASSERT_RC(e->s->ops->qos2_list(e->s->impl, collect_id, ids), FERRY_OK);
+	CU_ASSERT_EQUAL_FATAL(ids[0], 3);
+	CU_ASSERT_EQUAL(ids[1], 3);
+	CU_ASSERT_EQUAL(ids[2], 7);
+	CU_ASSERT_EQUAL(ids[3], 65535);
+}
+
+static int collect_sub(void *arg, const char *filter, uint8_t options)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	snprintf(out + n, 128 - n, "%s=%u;", filter, options);
+	return 0;
+}
+
+static void subscriptions(struct env *e)
+{
+	const struct ferry_store_ops *ops = e->s->ops;
+	ASSERT_RC(ops->sub_put(e->s->impl, "a/b", 1), FERRY_OK);
+	ASSERT_RC(ops->sub_put(e->s->impl, "a/#", 2), FERRY_OK);
+	ASSERT_RC(ops->sub_put(e->s->impl, "z/+/x", 0x2a), FERRY_OK);
+	ASSERT_RC(ops->sub_put(e->s->impl, "a/b", 0), FERRY_OK); /* replaces the options */
+	ASSERT_RC(ops->sub_remove(e->s->impl, "z/+/x"), FERRY_OK);
+	ASSERT_RC(ops->sub_remove(e->s->impl, "never"), FERRY_OK);
+	ASSERT_RC(ops->sub_put(e->s->impl, NULL, 0), FERRY_ERR_INVAL);
+	env_reopen(e, "client-a");
+	char out[128] = "";
+	ASSERT_RC(e->s->ops->sub_list(e->s->impl, collect_sub, out), FERRY_OK);
+	CU_ASSERT_STRING_EQUAL(out, "a/#=2;a/b=0;");
+}
+
+static void count_msgs_and_bytes(struct env *e)
+{
+	size_t n = 99, bytes = 99;
+	ASSERT_RC(e->s->ops->count(e->s->impl, &n, &bytes), FERRY_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(bytes, 0);
+	ASSERT_RC(put_one(e->s, 1, 10), FERRY_OK); /* "t/1" + 10 */
+	ASSERT_RC(put_one(e->s, 12, 0), FERRY_OK); /* "t/12" + 0 */
+	ASSERT_RC(put_one(e->s, 13, 40), FERRY_OK); /* "t/13" + 40 */
+	ASSERT_RC(e->s->ops->count(e->s->impl, &n, &bytes), FERRY_OK);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(bytes, 3 + 10 + 4 + 4 + 40);
+	ASSERT_RC(e->s->ops->remove(e->s->impl, 13), FERRY_OK);
+	ASSERT_RC(e->s->ops->count(e->s->impl, &n, &bytes), FERRY_OK);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(bytes, 3 + 10 + 4);
+}
+
+static void bad_puts_store_nothing(struct env *e)
+{
+	ASSERT_RC(put_one(e->s, 1, 3), FERRY_OK);
+	struct msg_buf a, b;
+	make_msg(&a, 2, 3);
+	make_msg(&b, 1, 3); /* token 1 is already stored */
+	struct ferry_stored_msg batch[2] = {a.m, b.m};
+	ASSERT_RC(e->s->ops->put(e->s->impl, batch, 2), FERRY_ERR_INVAL);
+	batch[1] = a.m; /* the same token twice in one batch */
+	ASSERT_RC(e->s->ops->put(e->s->impl, batch, 2), FERRY_ERR_INVAL);
+	batch[1].token = 3;
+	batch[1].qos = 0; /* QoS 0 is never stored */
+	ASSERT_RC(e->s->ops->put(e->s->impl, batch, 2), FERRY_ERR_INVAL);
+	ASSERT_RC(e->s->ops->put(e->s->impl, batch, 0), FERRY_ERR_INVAL);
+	struct seen w = scan_all(e->s, 0, 10);
+	CU_ASSERT_EQUAL(w.n, 1);
+	CU_ASSERT_EQUAL(w.tokens[0], 1);
+}
+
+/* The table of tests every store must pass. */
+static const struct {
+	const char *name;
+	void (*fn)(struct env *e);
+} both[] = {
+	{"put and scan in token order", put_scan_order},
+	{"scan views are the store's copies", views_are_copies},
+	{"set_state and remove", set_state_and_remove},
+	{"reopen reports the highest token", reopen_reports_max_token},
+	{"qos2 ids", qos2_ids},
+	{"subscriptions", subscriptions},
+	{"count of messages and bytes", count_msgs_and_bytes},
+	{"a bad put stores nothing", bad_puts_store_nothing},
+};
+#define N_BOTH (sizeof both / sizeof both[0])
+
+static void run_both(size_t i, enum kind kind)
+{
+	struct env e;
+	env_init(&e, kind);
+	both[i].fn(&e);
+	env_done(&e);
+}
+
+/* CUnit tests take no arguments: one thin wrapper per (row, kind). */
+#define ROW(i)                                                     \
+	static void memory_##i(void) { if (i < N_BOTH) run_both(i, MEMORY); } \
+	static void sqlite_##i(void) { if (i < N_BOTH) run_both(i, SQLITE); }
+ROW(0)
+ROW(1)
+ROW(2)
+ROW(3)
+ROW(4)
+ROW(5)
+ROW(6)
+ROW(7)
+static void (*const memory_fns[])(void) = {memory_0, memory_1, memory_2, memory_3,
+                                           memory_4, memory_5, memory_6, memory_7};
+static void (*const sqlite_fns[])(void) = {sqlite_0, sqlite_1, sqlite_2, sqlite_3,
+                                           sqlite_4, sqlite_5, sqlite_6, sqlite_7};
+_Static_assert(sizeof memory_fns / sizeof memory_fns[0] == N_BOTH, "one wrapper per row");
+
+#include "test_store_sqlite.inc"
