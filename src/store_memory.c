@@ -12,8 +12,10 @@
  *    held, no 65,536-bit table per client).
  *  - subscriptions: an array sorted by filter bytes (memcmp order, like
  *    SQLite's BINARY collation), each filter a NUL-terminated copy.
- * Invariants: tokens in [head, len) strictly increase; msg_bytes is the sum
- * of topic_len + payload_len over them; no qos2 id is 0 and none repeats.
+ * max_token is the highest token ever put (kept after removal, so open never
+ * lets a token be reused). Invariants: tokens in [head, len) strictly
+ * increase; msg_bytes is the sum of topic_len + payload_len over them; no
+ * qos2 id is 0 and none repeats.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@ struct mem_store {
 	struct mem_msg **msgs;
 	size_t head, len, cap;
 	size_t msg_bytes;
+	uint64_t max_token; /* highest token ever put: open reports it */
 	uint16_t *ids;
 	size_t n_ids, cap_ids;
 	struct mem_sub *subs;
@@ -143,6 +146,8 @@ static void msg_insert(struct mem_store *mem, struct mem_msg *c)
 	mem->msgs[at] = c;
 	mem->len++;
 	mem->msg_bytes += c->m.topic_len + c->m.payload_len;
+	if (c->m.token > mem->max_token)
+		mem->max_token = c->m.token;
 }
 
 static int mem_put_locked(struct mem_store *mem, const struct ferry_stored_msg *msgs, size_t n)
@@ -177,7 +182,7 @@ static int mem_open(void *impl, const char *client_id, uint64_t *max_token)
 	if (!client_id || !max_token)
 		return FERRY_ERR_INVAL;
 	ferry__lock(&mem->lock);
-	*max_token = mem->len > mem->head ? mem->msgs[mem->len - 1]->m.token : 0;
+	*max_token = mem->max_token;
 	ferry__unlock(&mem->lock);
 	return FERRY_OK;
 }
@@ -400,7 +405,8 @@ static int mem_sub_remove(void *impl, const char *filter)
 	size_t at = sub_find(mem, filter, &found);
 	if (found) {
 		free(mem->subs[at].filter);
-		memmove(mem->subs + at, mem->subs + at + 1, (mem->n_subs - at - 1) * sizeof *mem->subs);
+		memmove(mem->subs + at, mem->subs + at + 1,
+		        (mem->n_subs - at - 1) * sizeof *mem->subs);
 		mem->n_subs--;
 	}
 	ferry__unlock(&mem->lock);
@@ -447,21 +453,21 @@ static void mem_close(void *impl)
 }
 
 static const struct ferry_store_ops mem_ops = {
-	.struct_size = sizeof(struct ferry_store_ops),
-	.open = mem_open,
-	.put = mem_put,
-	.set_state = mem_set_state,
-	.remove = mem_remove,
-	.scan = mem_scan,
-	.count = mem_count,
-	.qos2_add = mem_qos2_add,
-	.qos2_remove = mem_qos2_remove,
-	.qos2_list = mem_qos2_list,
-	.sub_put = mem_sub_put,
-	.sub_remove = mem_sub_remove,
-	.sub_list = mem_sub_list,
-	.quarantined = mem_quarantined,
-	.close = mem_close,
+    .struct_size = sizeof(struct ferry_store_ops),
+    .open = mem_open,
+    .put = mem_put,
+    .set_state = mem_set_state,
+    .remove = mem_remove,
+    .scan = mem_scan,
+    .count = mem_count,
+    .qos2_add = mem_qos2_add,
+    .qos2_remove = mem_qos2_remove,
+    .qos2_list = mem_qos2_list,
+    .sub_put = mem_sub_put,
+    .sub_remove = mem_sub_remove,
+    .sub_list = mem_sub_list,
+    .quarantined = mem_quarantined,
+    .close = mem_close,
 };
 
 int ferry_store_memory_new(struct ferry_store **out)

@@ -55,44 +55,65 @@
 #include "store_sqlite.h"
 
 enum {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-	ST_MAX_TOKEN, ST_PUT, ST_STATE, ST_REMOVE, ST_SCAN, ST_COUNT,
-	ST_QUAR_MOVE, ST_Q2_ADD, ST_Q2_DEL, ST_Q2_LIST, ST_SUB_PUT, ST_SUB_DEL,
-	ST_SUB_LIST, ST_N
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_MAX_TOKEN,
+	ST_PUT,
+	ST_STATE,
+	ST_REMOVE,
+	ST_SCAN,
+	ST_COUNT,
+	ST_QUAR_MOVE,
+	ST_Q2_ADD,
+	ST_Q2_DEL,
+	ST_Q2_LIST,
+	ST_SUB_PUT,
+	ST_SUB_DEL,
+	ST_SUB_LIST,
+	ST_HIGH_WATER,
+	ST_N
 };
 
 static const char *const stmt_sql[ST_N] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_SAVEPOINT] = "SAVEPOINT batch",
-	[ST_RELEASE] = "RELEASE batch",
-	[ST_ROLLBACK_TO] = "ROLLBACK TO batch",
-	[ST_MAX_TOKEN] = "SELECT max(t) FROM (SELECT max(token) AS t FROM messages WHERE client = ?1"
-	                 " UNION ALL SELECT max(token) FROM quarantine WHERE client = ?1)",
-	[ST_PUT] = "INSERT INTO messages(client, token, qos, retain, state, packet_id, topic,"
-	           " payload, props, checksum) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	/* Only a row whose checksum holds is updated: a bad row is not laundered. */
-	[ST_STATE] = "UPDATE messages SET state = ?3, packet_id = ?4, checksum = ferry_msg_sum("
-	             "client, token, qos, retain, ?3, ?4, topic, payload, props)"
-	             " WHERE client = ?1 AND token = ?2 AND checksum = ferry_msg_sum(client, token,"
-	             " qos, retain, state, packet_id, topic, payload, props)",
-	[ST_REMOVE] = "DELETE FROM messages WHERE client = ?1 AND token = ?2",
-	[ST_SCAN] = "SELECT token, qos, retain, state, packet_id, topic, payload, props, checksum"
-	            " FROM messages WHERE client = ?1 AND token > ?2 ORDER BY token LIMIT ?3",
-	[ST_COUNT] = "SELECT count(*), coalesce(sum(length(topic) + length(payload)), 0)"
-	             " FROM messages WHERE client = ?1",
-	[ST_QUAR_MOVE] = "INSERT INTO quarantine(client, token, qos, retain, state, packet_id, topic,"
-	                 " payload, props, checksum, reason, at) SELECT client, token, qos, retain,"
-	                 " state, packet_id, topic, payload, props, checksum, 'checksum',"
-	                 " CAST(strftime('%s', 'now') AS INTEGER) FROM messages"
-	                 " WHERE client = ?1 AND token = ?2",
-	[ST_Q2_ADD] = "INSERT OR IGNORE INTO qos2(client, packet_id) VALUES(?1, ?2)",
-	[ST_Q2_DEL] = "DELETE FROM qos2 WHERE client = ?1 AND packet_id = ?2",
-	[ST_Q2_LIST] = "SELECT packet_id FROM qos2 WHERE client = ?1 ORDER BY packet_id",
-	[ST_SUB_PUT] = "INSERT OR REPLACE INTO subscriptions(client, filter, options) VALUES(?1, ?2, ?3)",
-	[ST_SUB_DEL] = "DELETE FROM subscriptions WHERE client = ?1 AND filter = ?2",
-	[ST_SUB_LIST] = "SELECT filter, options FROM subscriptions WHERE client = ?1 ORDER BY filter",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT batch",
+    [ST_RELEASE] = "RELEASE batch",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO batch",
+    [ST_MAX_TOKEN] = "SELECT max(t) FROM (SELECT max(token) AS t FROM messages WHERE client = ?1"
+                     " UNION ALL SELECT max(token) FROM quarantine WHERE client = ?1"
+                     " UNION ALL SELECT max_token FROM clients WHERE client = ?1)",
+    [ST_PUT] = "INSERT INTO messages(client, token, qos, retain, state, packet_id, topic,"
+               " payload, props, checksum) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    /* Only a row whose checksum holds is updated: a bad row is not laundered. */
+    [ST_STATE] = "UPDATE messages SET state = ?3, packet_id = ?4, checksum = ferry_msg_sum("
+                 "client, token, qos, retain, ?3, ?4, topic, payload, props)"
+                 " WHERE client = ?1 AND token = ?2 AND checksum = ferry_msg_sum(client, token,"
+                 " qos, retain, state, packet_id, topic, payload, props)",
+    [ST_REMOVE] = "DELETE FROM messages WHERE client = ?1 AND token = ?2",
+    [ST_SCAN] = "SELECT token, qos, retain, state, packet_id, topic, payload, props, checksum"
+                " FROM messages WHERE client = ?1 AND token > ?2 ORDER BY token LIMIT ?3",
+    [ST_COUNT] = "SELECT count(*), coalesce(sum(length(topic) + length(payload)), 0)"
+                 " FROM messages WHERE client = ?1",
+    [ST_QUAR_MOVE] = "INSERT INTO quarantine(client, token, qos, retain, state, packet_id, topic,"
+                     " payload, props, checksum, reason, at) SELECT client, token, qos, retain,"
+                     " state, packet_id, topic, payload, props, checksum, 'checksum',"
+                     " CAST(strftime('%s', 'now') AS INTEGER) FROM messages"
+                     " WHERE client = ?1 AND token = ?2",
+    [ST_Q2_ADD] = "INSERT OR IGNORE INTO qos2(client, packet_id) VALUES(?1, ?2)",
+    [ST_Q2_DEL] = "DELETE FROM qos2 WHERE client = ?1 AND packet_id = ?2",
+    [ST_Q2_LIST] = "SELECT packet_id FROM qos2 WHERE client = ?1 ORDER BY packet_id",
+    [ST_SUB_PUT] =
+        "INSERT OR REPLACE INTO subscriptions(client, filter, options) VALUES(?1, ?2, ?3)",
+    [ST_SUB_DEL] = "DELETE FROM subscriptions WHERE client = ?1 AND filter = ?2",
+    [ST_SUB_LIST] = "SELECT filter, options FROM subscriptions WHERE client = ?1 ORDER BY filter",
+    [ST_HIGH_WATER] = "INSERT INTO clients(client, max_token) VALUES(?1, ?2) ON CONFLICT(client)"
+                      " DO UPDATE SET max_token = max(max_token, excluded.max_token)",
 };
 
 #define BAD_MAX 16
@@ -118,6 +139,7 @@ struct sql_store {
 	struct gc_batch *pending, **pending_tail;
 	bool leading;
 	uint64_t commits, puts;
+	size_t waiting; /* batches not yet DONE */
 };
 
 static const unsigned char empty[1];
@@ -142,6 +164,16 @@ static void bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
 	sqlite3_bind_blob64(st, i, n ? p : empty, n, SQLITE_STATIC);
 }
 
+/* Runs a statement bound to (client, one integer); db_lock held. */
+static int run_client_int(struct sql_store *s, int which, sqlite3_int64 v)
+{
+	if (!s->client)
+		return FERRY_ERR_STATE;
+	bind_client(s, s->st[which]);
+	sqlite3_bind_int64(s->st[which], 2, v);
+	return run(s, which);
+}
+
 static int insert_msg(struct sql_store *s, const struct ferry_stored_msg *m)
 {
 	sqlite3_stmt *st = s->st[ST_PUT];
@@ -164,8 +196,13 @@ static int insert_msg(struct sql_store *s, const struct ferry_stored_msg *m)
 static int write_batch(struct sql_store *s, struct gc_batch *b, bool *txn_lost)
 {
 	int rc = run(s, ST_SAVEPOINT);
-	for (size_t i = 0; !rc && i < b->n; i++)
+	uint64_t high = 0;
+	for (size_t i = 0; !rc && i < b->n; i++) {
 		rc = insert_msg(s, &b->msgs[i]);
+		high = b->msgs[i].token > high ? b->msgs[i].token : high;
+	}
+	if (!rc)
+		rc = run_client_int(s, ST_HIGH_WATER, (sqlite3_int64)high);
 	if (!rc)
 		return run(s, ST_RELEASE);
 	if (sqlite3_get_autocommit(s->db)) {
@@ -227,6 +264,7 @@ static void lead(struct sql_store *s)
 			s->puts++;
 		}
 		group->done = true;
+		s->waiting--;
 		group = next;
 	}
 	if (committed)
@@ -256,6 +294,7 @@ static int sql_put(void *impl, const struct ferry_stored_msg *msgs, size_t n)
 	ferry__lock(&s->gc_lock);
 	*s->pending_tail = &b;
 	s->pending_tail = &b.next;
+	s->waiting++;
 	while (!b.done) {
 		if (!s->leading)
 			lead(s);
@@ -318,16 +357,6 @@ static int sql_set_state(void *impl, uint64_t token, uint8_t state, uint16_t pac
 	return rc;
 }
 
-/* Runs a statement bound to (client, one integer); db_lock held. */
-static int run_client_int(struct sql_store *s, int which, sqlite3_int64 v)
-{
-	if (!s->client)
-		return FERRY_ERR_STATE;
-	bind_client(s, s->st[which]);
-	sqlite3_bind_int64(s->st[which], 2, v);
-	return run(s, which);
-}
-
 static int sql_remove(void *impl, uint64_t token)
 {
 	struct sql_store *s = impl;
@@ -388,8 +417,8 @@ static int quarantine(struct sql_store *s, const uint64_t *tokens, size_t n)
 }
 
 struct scan_pass {
-	uint64_t after;   /* in: rows after this; out: the last row seen */
-	size_t left;      /* good rows still wanted */
+	uint64_t after; /* in: rows after this; out: the last row seen */
+	size_t left;    /* good rows still wanted */
 	uint64_t bad[BAD_MAX];
 	size_t n_bad;
 };
@@ -598,21 +627,21 @@ static void sql_close(void *impl)
 }
 
 static const struct ferry_store_ops sql_ops = {
-	.struct_size = sizeof(struct ferry_store_ops),
-	.open = sql_open,
-	.put = sql_put,
-	.set_state = sql_set_state,
-	.remove = sql_remove,
-	.scan = sql_scan,
-	.count = sql_count,
-	.qos2_add = sql_qos2_add,
-	.qos2_remove = sql_qos2_remove,
-	.qos2_list = sql_qos2_list,
-	.sub_put = sql_sub_put,
-	.sub_remove = sql_sub_remove,
-	.sub_list = sql_sub_list,
-	.quarantined = sql_quarantined,
-	.close = sql_close,
+    .struct_size = sizeof(struct ferry_store_ops),
+    .open = sql_open,
+    .put = sql_put,
+    .set_state = sql_set_state,
+    .remove = sql_remove,
+    .scan = sql_scan,
+    .count = sql_count,
+    .qos2_add = sql_qos2_add,
+    .qos2_remove = sql_qos2_remove,
+    .qos2_list = sql_qos2_list,
+    .sub_put = sql_sub_put,
+    .sub_remove = sql_sub_remove,
+    .sub_list = sql_sub_list,
+    .quarantined = sql_quarantined,
+    .close = sql_close,
 };
 
 /* Opens the connection, sets WAL and the pragmas, checks the schema,
@@ -630,14 +659,15 @@ static int sql_connect(struct sql_store *s, const struct ferry_store_sqlite_opti
 	         o->sync == FERRY_SYNC_FULL ? "FULL" : "NORMAL");
 	int rc = ferry__sqlite_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 	if (!rc && o->max_pages) {
-		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lu", (unsigned long)o->max_pages);
+		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lu",
+		         (unsigned long)o->max_pages);
 		rc = ferry__sqlite_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 	}
 	if (!rc)
 		rc = ferry__sqlite_schema_open(s->db);
 	for (int i = 0; !rc && i < ST_N; i++)
-		rc = ferry__sqlite_err(sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		                                          SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL));
+		rc = ferry__sqlite_err(sqlite3_prepare_v3(
+		    s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL));
 	return rc;
 }
 
@@ -710,6 +740,15 @@ uint64_t ferry__store_sqlite_puts(struct ferry_store *st)
 	struct sql_store *s = st->impl;
 	ferry__lock(&s->gc_lock);
 	uint64_t n = s->puts;
+	ferry__unlock(&s->gc_lock);
+	return n;
+}
+
+size_t ferry__store_sqlite_waiting(struct ferry_store *st)
+{
+	struct sql_store *s = st->impl;
+	ferry__lock(&s->gc_lock);
+	size_t n = s->waiting;
 	ferry__unlock(&s->gc_lock);
 	return n;
 }

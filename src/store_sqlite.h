@@ -53,4 +53,11 @@ uint64_t ferry__store_sqlite_commits(struct ferry_store *s);
 /* ferry__store_sqlite_puts - put calls that returned FERRY_OK (same rules). */
 uint64_t ferry__store_sqlite_puts(struct ferry_store *s);
 
+/*
+ * ferry__store_sqlite_waiting - put calls inside put right now (queued or
+ * being written), for tests that make commits share deterministically.
+ * Same rules as ferry__store_sqlite_commits.
+ */
+size_t ferry__store_sqlite_waiting(struct ferry_store *s);
+
 #endif

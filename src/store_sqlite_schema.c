@@ -12,6 +12,10 @@
  *   subscriptions(client, filter, options)
  *   quarantine(id, <the columns of messages>, reason, at): rows that failed
  *            their checksum, moved aside by scan, never deleted by ferry.
+ *   clients(client, max_token): the highest token ever put per client,
+ *            raised in the same transaction as the put, so open can report
+ *            it even after every message was acknowledged and removed
+ *            (tokens are never reused across restarts).
  * topic, payload and props are BLOBs (never NULL: empty is a zero-length
  * blob); checksum is ferry__sqlite_msg_sum as a signed 64-bit integer.
  *
@@ -33,19 +37,20 @@
 #include "store_sqlite.h"
 
 static const char schema_v1[] =
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
-	"CREATE TABLE messages(client TEXT NOT NULL, token INTEGER NOT NULL,"
-	" qos INTEGER NOT NULL, retain INTEGER NOT NULL, state INTEGER NOT NULL,"
-	" packet_id INTEGER NOT NULL, topic BLOB NOT NULL, payload BLOB NOT NULL,"
-	" props BLOB NOT NULL, checksum INTEGER NOT NULL, PRIMARY KEY(client, token));"
-	"CREATE TABLE qos2(client TEXT NOT NULL, packet_id INTEGER NOT NULL,"
-	" PRIMARY KEY(client, packet_id)) WITHOUT ROWID;"
-	"CREATE TABLE subscriptions(client TEXT NOT NULL, filter TEXT NOT NULL,"
-	" options INTEGER NOT NULL, PRIMARY KEY(client, filter)) WITHOUT ROWID;"
-	"CREATE TABLE quarantine(id INTEGER PRIMARY KEY, client TEXT, token INTEGER,"
-	" qos, retain, state, packet_id, topic, payload, props, checksum,"
-	" reason TEXT NOT NULL, at INTEGER NOT NULL);"
-	"INSERT INTO meta VALUES('format', 'ferry'), ('schema_version', 1);";
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE messages(client TEXT NOT NULL, token INTEGER NOT NULL,"
+    " qos INTEGER NOT NULL, retain INTEGER NOT NULL, state INTEGER NOT NULL,"
+    " packet_id INTEGER NOT NULL, topic BLOB NOT NULL, payload BLOB NOT NULL,"
+    " props BLOB NOT NULL, checksum INTEGER NOT NULL, PRIMARY KEY(client, token));"
+    "CREATE TABLE qos2(client TEXT NOT NULL, packet_id INTEGER NOT NULL,"
+    " PRIMARY KEY(client, packet_id)) WITHOUT ROWID;"
+    "CREATE TABLE subscriptions(client TEXT NOT NULL, filter TEXT NOT NULL,"
+    " options INTEGER NOT NULL, PRIMARY KEY(client, filter)) WITHOUT ROWID;"
+    "CREATE TABLE quarantine(id INTEGER PRIMARY KEY, client TEXT, token INTEGER,"
+    " qos, retain, state, packet_id, topic, payload, props, checksum,"
+    " reason TEXT NOT NULL, at INTEGER NOT NULL);"
+    "CREATE TABLE clients(client TEXT PRIMARY KEY, max_token INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta VALUES('format', 'ferry'), ('schema_version', 1);";
 
 /*
  * migrations[v] takes a file from version v to v + 1 (index 0 unused: the
@@ -77,7 +82,7 @@ int ferry__sqlite_err(int sqlite_rc)
 }
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
+#define FNV_PRIME  0x100000001b3ull
 
 static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n)
 {
@@ -189,13 +194,16 @@ static int create_if_empty(sqlite3 *db)
 static int read_version(sqlite3 *db, sqlite3_int64 *version)
 {
 	sqlite3_int64 n = 0;
-	int rc = query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-	                       " AND name = 'meta'", &n);
+	int rc = query_int(db,
+	                   "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	                   " AND name = 'meta'",
+	                   &n);
 	if (rc != SQLITE_ROW)
 		return ferry__sqlite_err(rc) ? ferry__sqlite_err(rc) : FERRY_ERR_STORE_CORRUPT;
 	if (n != 1)
 		return FERRY_ERR_STORE_CORRUPT;
-	rc = query_int(db, "SELECT count(*) FROM meta WHERE key = 'format' AND value = 'ferry'", &n);
+	rc =
+	    query_int(db, "SELECT count(*) FROM meta WHERE key = 'format' AND value = 'ferry'", &n);
 	if (rc != SQLITE_ROW || n != 1)
 		return rc == SQLITE_ROW || !ferry__sqlite_err(rc) ? FERRY_ERR_STORE_CORRUPT
 		                                                  : ferry__sqlite_err(rc);
@@ -217,7 +225,8 @@ static int migrate_step(sqlite3 *db, sqlite3_int64 v)
 	if (!rc && now == v) {
 		rc = exec(db, migrations[v]);
 		char sql[96];
-		snprintf(sql, sizeof sql, "UPDATE meta SET value = %lld WHERE key = 'schema_version'",
+		snprintf(sql, sizeof sql,
+		         "UPDATE meta SET value = %lld WHERE key = 'schema_version'",
 		         (long long)(v + 1));
 		if (!rc)
 			rc = exec(db, sql);
@@ -245,8 +254,9 @@ static int quick_check(sqlite3 *db)
 
 int ferry__sqlite_schema_open(sqlite3 *db)
 {
-	int rc = ferry__sqlite_err(sqlite3_create_function(
-		db, "ferry_msg_sum", 9, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_msg_sum, NULL, NULL));
+	int rc = ferry__sqlite_err(sqlite3_create_function(db, "ferry_msg_sum", 9,
+	                                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	                                                   sql_msg_sum, NULL, NULL));
 	if (!rc)
 		rc = create_if_empty(db);
 	if (rc)

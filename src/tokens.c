@@ -16,7 +16,9 @@ void ferry__tokens_init(struct ferry_tokens *t)
 void ferry__tokens_free(struct ferry_tokens *t)
 {
 	free(t->slots);
+	free(t->ring);
 	t->slots = NULL;
+	t->ring = NULL;
 	t->cap = t->used = t->live = 0;
 }
 
@@ -89,6 +91,8 @@ void ferry__tokens_complete(struct ferry_tokens *t, uint64_t token, int rc)
 		return; /* nobody holds this token: nothing to remember */
 	t->slots[j] = DELETED;
 	t->live--;
+	if (!t->ring && !(t->ring = calloc(FERRY_RESULTS_KEPT, sizeof *t->ring)))
+		return; /* the result is forgotten: ferry_wait says NOT_FOUND */
 	t->ring[t->ring_next].token = token;
 	t->ring[t->ring_next].rc = rc;
 	t->ring_next = (t->ring_next + 1) % FERRY_RESULTS_KEPT;
@@ -100,7 +104,7 @@ int ferry__tokens_state(const struct ferry_tokens *t, uint64_t token, int *rc)
 		return -1;
 	if (find(t, token) != SIZE_MAX)
 		return 1;
-	for (size_t i = 0; i < FERRY_RESULTS_KEPT; i++) {
+	for (size_t i = 0; t->ring && i < FERRY_RESULTS_KEPT; i++) {
 		if (t->ring[i].token == token) {
 			*rc = t->ring[i].rc;
 			return 0;

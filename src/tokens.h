@@ -3,7 +3,9 @@
  * of the most recently completed ones, for ferry_wait.
  *
  * Not thread-safe: the client's lock guards it. Memory: proportional to the
- * number of pending tokens that someone may wait for, plus a fixed ring.
+ * number of pending tokens that someone may wait for, plus a ring of recent
+ * results (64 KiB) allocated only once a waited-for token completes, so a
+ * gateway's thousands of clients that never wait pay nothing for it.
  */
 #ifndef FERRY_TOKENS_H
 #define FERRY_TOKENS_H
@@ -19,10 +21,10 @@ struct ferry_tokens {
 	size_t cap;      /* power of two, or 0 */
 	size_t used;     /* live + deleted */
 	size_t live;
-	struct {
+	struct ferry_token_result {
 		uint64_t token;
 		int rc;
-	} ring[FERRY_RESULTS_KEPT];
+	} *ring;          /* FERRY_RESULTS_KEPT entries, allocated on the first result */
 	size_t ring_next;
 };
 

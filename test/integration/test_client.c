@@ -321,6 +321,29 @@ static void test_mqtt_3_1(void)
 	itest_rec_free(&r);
 }
 
+static void test_mqtt_5_basics(void)
+{
+	/* MQTT 5 framing end to end (properties come with the MQTT 5 work). */
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = itest_connect(&r, uri, "v5-client", FERRY_MQTT_5, true);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	ASSERT_RC(itest_subscribe(c, "v5/#", 2), FERRY_OK);
+	ferry_token t = 0;
+	for (int q = 0; q <= 2; q++)
+		ASSERT_RC(ferry_publish(c, "v5/x", "abc", 3, q, false, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_msgs(&r, 3, ITEST_WAIT_MS));
+	CU_ASSERT_EQUAL(itest_nmsgs(&r), 3);
+	ASSERT_RC(ferry_unsubscribe(c, "v5/#", NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	ASSERT_RC(ferry_disconnect(c, 1000, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	CU_ASSERT_EQUAL(r.lost, 0);
+	ferry_client_destroy(c);
+	itest_rec_free(&r);
+}
+
 static void test_outbox_not_capped_by_packet_ids(void)
 {
 	/* More messages than there are packet ids, queued before the connect:
@@ -971,6 +994,7 @@ void register_client_suite(void)
 	test_add(s, "publish/subscribe, QoS 0/1/2, 0 B..1 MiB", test_pubsub_all_qos_and_sizes);
 	test_add(s, "order and counts at each QoS", test_order_and_counts_at_each_qos);
 	test_add(s, "MQTT 3.1", test_mqtt_3_1);
+	test_add(s, "MQTT 5 basics", test_mqtt_5_basics);
 	test_add(s, "outbox not capped by packet ids (70,000 queued)",
 	         test_outbox_not_capped_by_packet_ids);
 	test_add(s, "disconnect lets in-flight messages complete",

@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,10 +215,19 @@ static void views_are_copies(struct env *e)
 	memset(big, 0, sizeof big);
 	big[2999] = 0xbb;
 	struct ferry_stored_msg m[2] = {
-		{.token = 9, .qos = 2, .retain = true, .topic = topic, .topic_len = 3,
-		 .props = props, .props_len = sizeof props},
-		{.token = 10, .qos = 1, .topic = topic, .topic_len = 3, .payload = big,
-		 .payload_len = sizeof big},
+	    {.token = 9,
+	     .qos = 2,
+	     .retain = true,
+	     .topic = topic,
+	     .topic_len = 3,
+	     .props = props,
+	     .props_len = sizeof props},
+	    {.token = 10,
+	     .qos = 1,
+	     .topic = topic,
+	     .topic_len = 3,
+	     .payload = big,
+	     .payload_len = sizeof big},
 	};
 	ASSERT_RC(e->s->ops->put(e->s->impl, m, 2), FERRY_OK);
 	/* The caller's buffers change after put: the store kept its own copy. */
@@ -269,6 +279,12 @@ static void reopen_reports_max_token(struct env *e)
 	CU_ASSERT_EQUAL(w.pid[2], 7);
 	CU_ASSERT_EQUAL(w.tokens[8], 10);
 	CU_ASSERT_EQUAL(w.bad_views, 0);
+	/* Even with every message acknowledged, tokens are not reused. */
+	for (uint64_t t = 1; t <= 10; t++)
+		ASSERT_RC(e->s->ops->remove(e->s->impl, t), FERRY_OK);
+	env_reopen(e, "client-a");
+	CU_ASSERT_EQUAL(e->max_token, 10);
+	CU_ASSERT_EQUAL(scan_all(e->s, 0, 100).n, 0);
 }
 
 static int collect_id(void *arg, uint16_t id)
@@ -330,8 +346,8 @@ static void count_msgs_and_bytes(struct env *e)
 	ASSERT_RC(e->s->ops->count(e->s->impl, &n, &bytes), FERRY_OK);
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT_EQUAL(bytes, 0);
-	ASSERT_RC(put_one(e->s, 1, 10), FERRY_OK); /* "t/1" + 10 */
-	ASSERT_RC(put_one(e->s, 12, 0), FERRY_OK); /* "t/12" + 0 */
+	ASSERT_RC(put_one(e->s, 1, 10), FERRY_OK);  /* "t/1" + 10 */
+	ASSERT_RC(put_one(e->s, 12, 0), FERRY_OK);  /* "t/12" + 0 */
 	ASSERT_RC(put_one(e->s, 13, 40), FERRY_OK); /* "t/13" + 40 */
 	ASSERT_RC(e->s->ops->count(e->s->impl, &n, &bytes), FERRY_OK);
 	CU_ASSERT_EQUAL(n, 3);
@@ -366,14 +382,14 @@ static const struct {
 	const char *name;
 	void (*fn)(struct env *e);
 } both[] = {
-	{"put and scan in token order", put_scan_order},
-	{"scan views are the store's copies", views_are_copies},
-	{"set_state and remove", set_state_and_remove},
-	{"reopen reports the highest token", reopen_reports_max_token},
-	{"qos2 ids", qos2_ids},
-	{"subscriptions", subscriptions},
-	{"count of messages and bytes", count_msgs_and_bytes},
-	{"a bad put stores nothing", bad_puts_store_nothing},
+    {"put and scan in token order", put_scan_order},
+    {"scan views are the store's copies", views_are_copies},
+    {"set_state and remove", set_state_and_remove},
+    {"reopen reports the highest token", reopen_reports_max_token},
+    {"qos2 ids", qos2_ids},
+    {"subscriptions", subscriptions},
+    {"count of messages and bytes", count_msgs_and_bytes},
+    {"a bad put stores nothing", bad_puts_store_nothing},
 };
 #define N_BOTH (sizeof both / sizeof both[0])
 
@@ -386,9 +402,15 @@ static void run_both(size_t i, enum kind kind)
 }
 
 /* CUnit tests take no arguments: one thin wrapper per (row, kind). */
-#define ROW(i)                                                     \
-	static void memory_##i(void) { if (i < N_BOTH) run_both(i, MEMORY); } \
-	static void sqlite_##i(void) { if (i < N_BOTH) run_both(i, SQLITE); }
+#define ROW(i)                                                                                     \
+	static void memory_##i(void)                                                               \
+	{                                                                                          \
+		run_both(i, MEMORY);                                                               \
+	}                                                                                          \
+	static void sqlite_##i(void)                                                               \
+	{                                                                                          \
+		run_both(i, SQLITE);                                                               \
+	}
 ROW(0)
 ROW(1)
 ROW(2)
@@ -403,4 +425,408 @@ static void (*const sqlite_fns[])(void) = {sqlite_0, sqlite_1, sqlite_2, sqlite_
                                            sqlite_4, sqlite_5, sqlite_6, sqlite_7};
 _Static_assert(sizeof memory_fns / sizeof memory_fns[0] == N_BOTH, "one wrapper per row");
 
-#include "test_store_sqlite.inc"
+/* ---- SQLite only ---------------------------------------------------- */
+
+static int sqlite_new(const char *path, uint32_t max_pages, struct ferry_store **s)
+{
+	struct ferry_store_sqlite_options o = FERRY_STORE_SQLITE_OPTIONS_INIT;
+	o.path = path;
+	o.max_pages = max_pages;
+	return ferry_store_sqlite_new(&o, s);
+}
+
+/* Runs SQL on the file behind the store's back. */
+static void side_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	char *err = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "side_exec: %s\n", err ? err : "?");
+	CU_ASSERT_EQUAL(rc, SQLITE_OK);
+	sqlite3_free(err);
+	sqlite3_close(db);
+}
+
+static long long side_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_two_clients_one_file(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	struct ferry_store *a = NULL, *b = NULL;
+	uint64_t max = 1;
+	ASSERT_RC(sqlite_new(path, 0, &a), FERRY_OK);
+	ASSERT_RC(sqlite_new(path, 0, &b), FERRY_OK);
+	CU_ASSERT_FATAL(a && b);
+	ASSERT_RC(a->ops->open(a->impl, "alpha", &max), FERRY_OK);
+	ASSERT_RC(b->ops->open(b->impl, "beta", &max), FERRY_OK);
+	for (uint64_t t = 1; t <= 3; t++)
+		ASSERT_RC(put_one(a, t, 4), FERRY_OK);
+	ASSERT_RC(put_one(b, 1, 4), FERRY_OK); /* same token, other client */
+	ASSERT_RC(put_one(b, 50, 4), FERRY_OK);
+	ASSERT_RC(a->ops->qos2_add(a->impl, 5), FERRY_OK);
+	ASSERT_RC(b->ops->sub_put(b->impl, "b/#", 1), FERRY_OK);
+	ASSERT_RC(b->ops->remove(b->impl, 2), FERRY_OK); /* a's token 2: not b's to remove */
+	CU_ASSERT_EQUAL(scan_all(a, 0, 10).n, 3);
+	struct seen w = scan_all(b, 0, 10);
+	CU_ASSERT_EQUAL(w.n, 2);
+	CU_ASSERT_EQUAL(w.tokens[1], 50);
+	uint32_t ids[16] = {0};
+	ASSERT_RC(b->ops->qos2_list(b->impl, collect_id, ids), FERRY_OK);
+	CU_ASSERT_EQUAL(ids[0], 0);
+	char out[128] = "";
+	ASSERT_RC(a->ops->sub_list(a->impl, collect_sub, out), FERRY_OK);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	ferry_store_free(a);
+	ferry_store_free(b);
+	ASSERT_RC(sqlite_new(path, 0, &b), FERRY_OK);
+	ASSERT_RC(b->ops->open(b->impl, "beta", &max), FERRY_OK);
+	CU_ASSERT_EQUAL(max, 50);
+	ferry_store_free(b);
+	remove_db(path);
+}
+
+static void test_random_bytes_is_corrupt(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	FILE *f = fopen(path, "wb");
+	CU_ASSERT_FATAL(f != NULL);
+	uint32_t x = 12345;
+	for (int i = 0; i < 8192; i++) {
+		x = x * 1103515245u + 12345u;
+		fputc((int)(x >> 24), f);
+	}
+	fclose(f);
+	struct ferry_store *s = (struct ferry_store *)1;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_ERR_STORE_CORRUPT);
+	CU_ASSERT_PTR_NULL(s);
+	remove_db(path);
+}
+
+static void test_foreign_database_is_corrupt(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	side_exec(path, "CREATE TABLE songs(title TEXT); INSERT INTO songs VALUES('x');");
+	struct ferry_store *s = NULL;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_ERR_STORE_CORRUPT);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(side_int(path, "SELECT count(*) FROM songs"), 1); /* left alone */
+	remove_db(path);
+}
+
+static void test_truncated_database(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	struct ferry_store *s = NULL;
+	uint64_t max;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	for (uint64_t t = 1; t <= 200; t++)
+		ASSERT_RC(put_one(s, t, 60), FERRY_OK);
+	ferry_store_free(s); /* the last connection checkpoints into the file */
+	long long pages = side_int(path, "PRAGMA page_count");
+	CU_ASSERT_FATAL(pages > 4);
+	CU_ASSERT_EQUAL_FATAL(truncate(path, (off_t)(pages / 2 * 4096)), 0);
+	s = NULL;
+	int rc = sqlite_new(path, 0, &s);
+	CU_ASSERT(rc == FERRY_ERR_STORE_CORRUPT);
+	CU_ASSERT_PTR_NULL(s);
+	ferry_store_free(s);
+	remove_db(path);
+}
+
+static void test_newer_version_refused(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	struct ferry_store *s = NULL;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
+	ferry_store_free(s);
+	CU_ASSERT_EQUAL(side_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	                FERRY__SQLITE_SCHEMA_VERSION);
+	side_exec(path, "UPDATE meta SET value = 999 WHERE key = 'schema_version'");
+	s = NULL;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_ERR_STORE_VERSION);
+	CU_ASSERT_PTR_NULL(s);
+	/* Untouched: a newer ferry can still use it. */
+	CU_ASSERT_EQUAL(side_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 999);
+	remove_db(path);
+}
+
+static void test_corrupt_row_quarantined(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	struct ferry_store *s = NULL;
+	uint64_t max;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	for (uint64_t t = 1; t <= 5; t++)
+		ASSERT_RC(put_one(s, t, 8), FERRY_OK);
+	/* Flip one payload byte of token 3 (its payload starts 'd'). */
+	CU_ASSERT_EQUAL(side_int(path, "SELECT hex(substr(payload, 1, 1)) = '64' FROM messages"
+	                               " WHERE token = 3"),
+	                1);
+	side_exec(path,
+	          "UPDATE messages SET payload = X'65' || substr(payload, 2) WHERE token = 3");
+	size_t q = 9;
+	ASSERT_RC(s->ops->quarantined(s->impl, &q), FERRY_OK);
+	CU_ASSERT_EQUAL(q, 0);
+	/* set_state does not bless the bad row with a fresh checksum. */
+	ASSERT_RC(s->ops->set_state(s->impl, 3, FERRY_STORE_SENT, 9), FERRY_ERR_NOT_FOUND);
+	struct seen w = scan_all(s, 0, 4);
+	CU_ASSERT_EQUAL_FATAL(w.n, 4); /* max 4 good rows, the bad one not counted */
+	CU_ASSERT_EQUAL(w.tokens[0], 1);
+	CU_ASSERT_EQUAL(w.tokens[1], 2);
+	CU_ASSERT_EQUAL(w.tokens[2], 4);
+	CU_ASSERT_EQUAL(w.tokens[3], 5);
+	CU_ASSERT_EQUAL(w.bad_views, 0);
+	ASSERT_RC(s->ops->quarantined(s->impl, &q), FERRY_OK);
+	CU_ASSERT_EQUAL(q, 1);
+	size_t n = 0;
+	ASSERT_RC(s->ops->count(s->impl, &n, NULL), FERRY_OK);
+	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_EQUAL(side_int(path, "SELECT count(*) FROM quarantine WHERE client = 'c'"
+	                               " AND token = 3 AND hex(substr(payload, 1, 1)) = '65'"),
+	                1);
+	CU_ASSERT_EQUAL(scan_all(s, 0, 10).n, 4);
+	ASSERT_RC(s->ops->quarantined(s->impl, &q), FERRY_OK);
+	CU_ASSERT_EQUAL(q, 1);
+	ferry_store_free(s);
+	/* The quarantined token still counts for the highest token at reopen. */
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
+	ASSERT_RC(s->ops->remove(s->impl, 5), FERRY_ERR_STATE); /* before open */
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	CU_ASSERT_EQUAL(max, 5);
+	ferry_store_free(s);
+	remove_db(path);
+}
+
+static int check_full_payload(void *arg, const struct ferry_stored_msg *m)
+{
+	size_t *ok = arg;
+	const uint8_t *p = m->payload;
+	if (m->payload_len == 1000 && p[0] == (uint8_t)m->token && p[999] == (uint8_t)m->token)
+		(*ok)++;
+	return 0;
+}
+
+static int put_kb(struct ferry_store *s, uint64_t token)
+{
+	static uint8_t payload[1000];
+	memset(payload, (int)(uint8_t)token, sizeof payload);
+	struct ferry_stored_msg m = {.token = token,
+	                             .qos = 1,
+	                             .topic = "full",
+	                             .topic_len = 4,
+	                             .payload = payload,
+	                             .payload_len = sizeof payload};
+	return s->ops->put(s->impl, &m, 1);
+}
+
+static void test_disk_full(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	struct ferry_store *s = NULL;
+	uint64_t max;
+	ASSERT_RC(sqlite_new(path, 40, &s), FERRY_OK); /* 40 pages of 4 KiB */
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	uint64_t t = 0;
+	int rc = FERRY_OK;
+	while (rc == FERRY_OK && t < 1000)
+		rc = put_kb(s, ++t);
+	ASSERT_RC(rc, FERRY_ERR_STORE_FULL);
+	uint64_t stored = t - 1;
+	CU_ASSERT(stored > 20 && stored < 200);
+	size_t n = 0, ok = 0;
+	ASSERT_RC(s->ops->count(s->impl, &n, NULL), FERRY_OK);
+	CU_ASSERT_EQUAL(n, stored);
+	ASSERT_RC(s->ops->scan(s->impl, 0, 1000, check_full_payload, &ok), FERRY_OK);
+	CU_ASSERT_EQUAL(ok, stored);
+	ASSERT_RC(put_kb(s, t), FERRY_ERR_STORE_FULL); /* still full */
+	for (uint64_t r = 1; r <= 10; r++)
+		ASSERT_RC(s->ops->remove(s->impl, r), FERRY_OK);
+	ASSERT_RC(put_kb(s, t), FERRY_OK);
+	ASSERT_RC(put_kb(s, t + 1), FERRY_OK);
+	ok = 0;
+	ASSERT_RC(s->ops->scan(s->impl, 0, 1000, check_full_payload, &ok), FERRY_OK);
+	CU_ASSERT_EQUAL(ok, stored - 10 + 2);
+	ferry_store_free(s);
+	remove_db(path);
+}
+
+#define GC_THREADS    4
+#define GC_PER_THREAD 2000
+
+struct gc_arg {
+	struct ferry_store *s;
+	uint64_t first;
+	int failures;
+};
+
+static void *gc_thread(void *p)
+{
+	struct gc_arg *a = p;
+	for (uint64_t i = 0; i < GC_PER_THREAD; i++)
+		if (put_one(a->s, a->first + i, 16) != FERRY_OK)
+			a->failures++;
+	return NULL;
+}
+
+struct order_check {
+	uint64_t last;
+	size_t n, out_of_order;
+};
+
+static int check_order(void *arg, const struct ferry_stored_msg *m)
+{
+	struct order_check *c = arg;
+	if (m->token <= c->last)
+		c->out_of_order++;
+	c->last = m->token;
+	c->n++;
+	return 0;
+}
+
+static void test_group_commit(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	struct ferry_store *s = NULL;
+	uint64_t max;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	pthread_t th[GC_THREADS];
+	struct gc_arg args[GC_THREADS];
+	for (int i = 0; i < GC_THREADS; i++) {
+		args[i] = (struct gc_arg){.s = s, .first = 1 + (uint64_t)i * 100000};
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, gc_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < GC_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(args[i].failures, 0);
+	}
+	uint64_t puts = ferry__store_sqlite_puts(s), commits = ferry__store_sqlite_commits(s);
+	printf("\n    group commit: %llu puts from %d threads, %llu commits ",
+	       (unsigned long long)puts, GC_THREADS, (unsigned long long)commits);
+	CU_ASSERT_EQUAL(puts, GC_THREADS * GC_PER_THREAD);
+	CU_ASSERT(commits < puts);
+	CU_ASSERT(commits > 0);
+	struct order_check c = {0};
+	ASSERT_RC(s->ops->scan(s->impl, 0, SIZE_MAX, check_order, &c), FERRY_OK);
+	CU_ASSERT_EQUAL(c.n, GC_THREADS * GC_PER_THREAD);
+	CU_ASSERT_EQUAL(c.out_of_order, 0);
+	ferry_store_free(s);
+	remove_db(path);
+}
+
+/* Holds the store's lock (scan callbacks run with it) until three puts from
+ * three threads are inside put: the first leads and waits for the lock, the
+ * other two queue behind it and must then share the next commit. */
+struct hold_arg {
+	struct ferry_store *s;
+	pthread_t th[3];
+	struct gc_arg puts[3];
+	int started;
+};
+
+static void *one_put(void *p)
+{
+	struct gc_arg *a = p;
+	a->failures = put_one(a->s, a->first, 4) != FERRY_OK;
+	return NULL;
+}
+
+static int hold_and_start(void *arg, const struct ferry_stored_msg *m)
+{
+	struct hold_arg *h = arg;
+	(void)m;
+	for (int i = 0; i < 3; i++) {
+		h->puts[i] = (struct gc_arg){.s = h->s, .first = 10 + (uint64_t)i};
+		if (pthread_create(&h->th[i], NULL, one_put, &h->puts[i]) == 0)
+			h->started++;
+		while (ferry__store_sqlite_waiting(h->s) < (size_t)h->started)
+			sched_yield(); /* wait until that put is queued (no sleeps) */
+	}
+	return 0;
+}
+
+static void test_queued_puts_share_one_commit(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	struct ferry_store *s = NULL;
+	uint64_t max;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	ASSERT_RC(put_one(s, 1, 4), FERRY_OK);
+	CU_ASSERT_EQUAL(ferry__store_sqlite_commits(s), 1);
+	struct hold_arg h = {.s = s};
+	ASSERT_RC(s->ops->scan(s->impl, 0, 1, hold_and_start, &h), FERRY_OK);
+	CU_ASSERT_EQUAL_FATAL(h.started, 3);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(h.th[i], NULL);
+		CU_ASSERT_EQUAL(h.puts[i].failures, 0);
+	}
+	CU_ASSERT_EQUAL(ferry__store_sqlite_puts(s), 4);
+	CU_ASSERT_EQUAL(ferry__store_sqlite_commits(s), 3); /* 1, then 1 + 2 shared */
+	CU_ASSERT_EQUAL(scan_all(s, 0, 10).n, 4);
+	ferry_store_free(s);
+	remove_db(path);
+}
+
+static void test_bad_options(void)
+{
+	struct ferry_store *s = NULL;
+	struct ferry_store_sqlite_options o = FERRY_STORE_SQLITE_OPTIONS_INIT;
+	ASSERT_RC(ferry_store_sqlite_new(&o, &s), FERRY_ERR_INVAL); /* no path */
+	o.path = "/nonexistent-dir-ferry/x.db";
+	ASSERT_RC(ferry_store_sqlite_new(&o, &s), FERRY_ERR_STORE_IO);
+	o.sync = 7;
+	ASSERT_RC(ferry_store_sqlite_new(&o, &s), FERRY_ERR_INVAL);
+	ASSERT_RC(ferry_store_sqlite_new(NULL, &s), FERRY_ERR_INVAL);
+	CU_ASSERT_PTR_NULL(s);
+	ferry_store_free(NULL);
+}
+
+void register_store_suite(void)
+{
+	CU_pSuite s = test_suite("store");
+	char name[96];
+	for (size_t i = 0; i < N_BOTH; i++) {
+		snprintf(name, sizeof name, "memory: %s", both[i].name);
+		test_add(s, name, memory_fns[i]);
+		snprintf(name, sizeof name, "sqlite: %s", both[i].name);
+		test_add(s, name, sqlite_fns[i]);
+	}
+	test_add(s, "sqlite: two clients in one file are separate", test_two_clients_one_file);
+	test_add(s, "sqlite: a file of random bytes is corrupt", test_random_bytes_is_corrupt);
+	test_add(s, "sqlite: another program's database is refused",
+	         test_foreign_database_is_corrupt);
+	test_add(s, "sqlite: a truncated database is corrupt", test_truncated_database);
+	test_add(s, "sqlite: a newer schema version is refused", test_newer_version_refused);
+	test_add(s, "sqlite: a corrupt row is quarantined", test_corrupt_row_quarantined);
+	test_add(s, "sqlite: a full disk loses nothing", test_disk_full);
+	test_add(s, "sqlite: concurrent puts share commits", test_group_commit);
+	test_add(s, "sqlite: queued puts share one commit", test_queued_puts_share_one_commit);
+	test_add(s, "sqlite: bad options", test_bad_options);
+}
