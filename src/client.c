@@ -221,9 +221,11 @@ fail:
 static struct ferry_req *req_new(struct ferry_client *c, int type, size_t extra,
                                  const struct ferry_call *call)
 {
-	struct ferry_req *r = calloc(1, sizeof *r + extra);
+	/* Only the header is cleared: the rest is about to be written. */
+	struct ferry_req *r = malloc(sizeof *r + extra);
 	if (!r)
 		return NULL;
+	memset(r, 0, sizeof *r);
 	r->c = c;
 	r->type = type;
 	r->reason = -1;
@@ -355,6 +357,7 @@ void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter
 	if (ferry__topic_index_remove(c->subs, filter.p, filter.len, &old) != FERRY_OK || !old)
 		return;
 	struct ferry_sub_cb *s = old;
+	c->sub_fns -= s->fn != NULL;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -370,6 +373,8 @@ static int set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, 
 {
 	struct ferry_sub_cb *s = ferry__topic_index_get(c->subs, filter.p, filter.len);
 	if (s) {
+		c->sub_fns -= s->fn != NULL;
+		c->sub_fns += fn != NULL;
 		s->fn = fn;
 		s->user = user;
 		s->qos = qos;
@@ -381,6 +386,7 @@ static int set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, 
 	s->fn = fn;
 	s->user = user;
 	s->qos = qos;
+	c->sub_fns += fn != NULL;
 	s->filter_len = filter.len;
 	memcpy(s->filter, filter.p, filter.len);
 	int rc = ferry__topic_index_put(c->subs, filter.p, filter.len, s);

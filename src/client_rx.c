@@ -104,7 +104,7 @@ static void deliver(struct ferry_client *c, const struct ferry_publish *p)
 	};
 	ctx->match[63] = (void *)0;
 	ferry__lock(&c->mu);
-	if (c->sub_cbs)
+	if (c->sub_fns) /* some subscription has its own callback */
 		ferry__topic_index_match(c->subs, p->topic.p, p->topic.len, sub_match, c);
 	size_t n = (size_t)(uintptr_t)ctx->match[63];
 	struct {
@@ -484,6 +484,8 @@ void ferry__rx_readable(struct ferry_client *c)
 		ferry__unlock(&c->mu);
 		if (!consume(c, buf, got, gen))
 			break;
+		if (got < sizeof c->ctx->rbuf)
+			break; /* drained for now: epoll reports the socket again when more comes */
 	}
 	if (c->rx_kick) {
 		c->rx_kick = false;

@@ -140,6 +140,7 @@ struct ferry_client {
 	struct ferry_session *session;
 	struct ferry_topic_index *subs; /* filter -> struct ferry_sub_cb* */
 	struct ferry_sub_cb *sub_cbs;   /* every record in subs, for freeing */
+	size_t sub_fns;                 /* records with a callback: 0 skips matching */
 	struct ferry_tokens tokens;
 	uint64_t next_token;
 	struct ferry_req *connect_req;  /* pending ferry_connect */

@@ -70,6 +70,7 @@ struct idtab {
 	uint32_t count;
 	uint8_t bits; /* cap == 1 << bits */
 	bool with_vals;
+	uint32_t keep; /* never shrink below this capacity (sized from the window) */
 };
 
 struct op_list {
@@ -165,7 +166,8 @@ static void tab_clear(struct idtab *t)
 	free(t->keys);
 	free(t->vals);
 	bool with_vals = t->with_vals;
-	*t = (struct idtab){.with_vals = with_vals};
+	uint32_t keep = t->keep;
+	*t = (struct idtab){.with_vals = with_vals, .keep = keep};
 }
 
 /* Removes the id in slot i, shifting later entries of its probe run back. */
@@ -193,7 +195,7 @@ static void tab_remove_slot(struct idtab *t, uint32_t i)
 	t->count--;
 	/* Halve below 1/8 full (never under TAB_MIN_CAP, so a session cycling one
 	 * op does not allocate per message); a failure keeps the bigger table. */
-	if (t->cap > TAB_MIN_CAP && t->count * 8u < t->cap)
+	if (t->cap > TAB_MIN_CAP && t->cap > t->keep && t->count * 8u < t->cap)
 		(void)tab_resize(t, (uint8_t)(t->bits - 1u));
 }
 
@@ -282,7 +284,7 @@ struct ferry_session *ferry__session_new(uint16_t window)
 	struct ferry_session *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->window = window ? window : 1;
+	ferry__session_set_window(s, window);
 	s->next_id = 1;
 	s->ids.with_vals = true;
 	return s;
@@ -301,6 +303,12 @@ void ferry__session_free(struct ferry_session *s)
 void ferry__session_set_window(struct ferry_session *s, uint16_t window)
 {
 	s->window = window ? window : 1; /* 0 is not a window: MQTT 5 forbids Receive Maximum 0 */
+	/* A full window in flight keeps the id table under half full: do not
+	 * shrink it below that, or a steady stream resizes it over and over. */
+	uint32_t keep = 1;
+	while (keep < 2u * s->window && keep < (1u << 17))
+		keep <<= 1;
+	s->ids.keep = keep;
 }
 
 void ferry__session_enqueue(struct ferry_session *s, struct ferry_op *op)
