@@ -211,3 +211,10 @@ int itest_subscribe(ferry_client *c, const char *filter, int qos)
 		return rc;
 	return ferry_wait(c, t, ITEST_WAIT_MS);
 }
+
+int itest_connect_wait(ferry_client *c)
+{
+	ferry_token t = 0;
+	int rc = ferry_connect(c, NULL, &t);
+	return rc ? rc : ferry_wait(c, t, ITEST_WAIT_MS);
+}

@@ -58,6 +58,8 @@ void itest_options(struct ferry_client_options *o, struct itest_rec *r, const ch
 /* Creates and connects a client; NULL (with a CUnit failure) on error. */
 ferry_client *itest_connect(struct itest_rec *r, const char *uri, const char *client_id,
                             int version, bool clean);
+/* Connects an existing client and waits for the outcome; returns the rc. */
+int itest_connect_wait(ferry_client *c);
 /* Subscribes and waits for the SUBACK; returns the rc. */
 int itest_subscribe(ferry_client *c, const char *filter, int qos);
 /* A per-call completion that records into the struct itest_rec in user. */

@@ -41,13 +41,6 @@ static ferry_client *make_client(struct itest_rec *r, struct test_fake *fb, bool
 	return c;
 }
 
-static int connect_wait(ferry_client *c)
-{
-	ferry_token t = 0;
-	int rc = ferry_connect(c, NULL, &t);
-	return rc ? rc : ferry_wait(c, t, ITEST_WAIT_MS);
-}
-
 static void test_exact_connect_and_subscribe_bytes(void)
 {
 	static const struct test_fake_step script[] = {
@@ -77,7 +70,7 @@ static void test_exact_connect_and_subscribe_bytes(void)
 	o.will = &w;
 	ferry_client *c = NULL;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	struct ferry_call call = itest_call_template;
 	call.user = &r;
 	ferry_token t = 0;
@@ -120,7 +113,7 @@ static void test_resend_in_order_after_reconnect_with_session(void)
 	struct itest_rec r;
 	itest_rec_init(&r);
 	ferry_client *c = make_client(&r, fb, false, 0);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	ferry_token ta, tb, tc;
 	ASSERT_RC(ferry_publish(c, "t", "a", 1, 1, false, NULL, &ta), FERRY_OK);
 	ASSERT_RC(ferry_publish(c, "t", "b", 1, 1, false, NULL, &tb), FERRY_OK);
@@ -128,7 +121,7 @@ static void test_resend_in_order_after_reconnect_with_session(void)
 	CU_ASSERT_TRUE(itest_wait_int(&r, &r.lost, 1, ITEST_WAIT_MS));
 	ASSERT_RC(r.lost_cause, FERRY_ERR_CLOSED);
 	ASSERT_RC(ferry_wait(c, ta, 0), FERRY_ERR_TIMEOUT); /* still pending */
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	ASSERT_RC(ferry_wait(c, ta, ITEST_WAIT_MS), FERRY_OK);
 	ASSERT_RC(ferry_wait(c, tb, ITEST_WAIT_MS), FERRY_OK);
 	ASSERT_RC(ferry_wait(c, tc, ITEST_WAIT_MS), FERRY_OK);
@@ -164,7 +157,7 @@ static void test_inbound_qos2_delivered_once(void)
 	struct itest_rec r;
 	itest_rec_init(&r);
 	ferry_client *c = make_client(&r, fb, true, 0);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	assert_script_ok(fb);
 	CU_ASSERT_TRUE(itest_wait_msgs(&r, 2, ITEST_WAIT_MS));
 	CU_ASSERT_EQUAL(itest_nmsgs(&r), 2);
@@ -199,12 +192,12 @@ static void test_malformed_packet_closes_and_keeps_message(void)
 	struct itest_rec r;
 	itest_rec_init(&r);
 	ferry_client *c = make_client(&r, fb, false, 0);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	ferry_token t;
 	ASSERT_RC(ferry_publish(c, "keep", "v", 1, 1, false, NULL, &t), FERRY_OK);
 	CU_ASSERT_TRUE(itest_wait_int(&r, &r.lost, 1, ITEST_WAIT_MS));
 	ASSERT_RC(r.lost_cause, FERRY_ERR_TRUNCATED);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
 	assert_script_ok(fb);
 	ferry_client_destroy(c);
@@ -228,7 +221,7 @@ static void test_connack_timeout(void)
 	o.connect_timeout_ms = 300;
 	ferry_client *c = NULL;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
-	ASSERT_RC(connect_wait(c), FERRY_ERR_CONNECT_TIMEOUT);
+	ASSERT_RC(itest_connect_wait(c), FERRY_ERR_CONNECT_TIMEOUT);
 	assert_script_ok(fb);
 	ferry_client_destroy(c);
 	test_fake_destroy(fb);
@@ -251,7 +244,7 @@ static void test_keepalive_ping_and_loss(void)
 	struct itest_rec r;
 	itest_rec_init(&r);
 	ferry_client *c = make_client(&r, fb, true, 1);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	CU_ASSERT_TRUE(itest_wait_int(&r, &r.lost, 1, ITEST_WAIT_MS));
 	ASSERT_RC(r.lost_cause, FERRY_ERR_KEEPALIVE);
 	assert_script_ok(fb);

@@ -47,13 +47,6 @@ static ferry_client *fast_client(struct itest_rec *r, const char *uri, const cha
 	return c;
 }
 
-static int connect_wait(ferry_client *c)
-{
-	ferry_token t = 0;
-	int rc = ferry_connect(c, NULL, &t);
-	return rc ? rc : ferry_wait(c, t, ITEST_WAIT_MS);
-}
-
 /* Messages "0".."n-1" arrived in order on topic, each once. */
 static void assert_numbered(struct itest_rec *r, const char *topic, int n)
 {
@@ -85,7 +78,7 @@ static void test_reconnects_after_broker_restart(void)
 	struct itest_rec r;
 	itest_rec_init(&r);
 	ferry_client *c = fast_client(&r, test_broker_uri(&b), "rc-restart", false);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	ASSERT_RC(itest_subscribe(c, "rc/#", 1), FERRY_OK);
 	for (int round = 0; round < 3; round++) {
 		ASSERT_RC(test_broker_restart(&b), FERRY_OK);
@@ -113,7 +106,7 @@ static void test_offline_queue_before_connect_and_while_down(void)
 	itest_rec_init(&sr);
 	itest_rec_init(&pr);
 	ferry_client *sub = fast_client(&sr, test_broker_uri(&b), "oq-sub", false);
-	ASSERT_RC(connect_wait(sub), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(sub), FERRY_OK);
 	ASSERT_RC(itest_subscribe(sub, "oq/n", 1), FERRY_OK);
 
 	/* Half published before the publisher ever connected... */
@@ -186,7 +179,7 @@ static void test_queue_limits_and_policies(void)
 	struct itest_rec sr;
 	itest_rec_init(&sr);
 	ferry_client *sub = fast_client(&sr, test_broker_uri(&b), "limits-sub", true);
-	ASSERT_RC(connect_wait(sub), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(sub), FERRY_OK);
 	ASSERT_RC(itest_subscribe(sub, "lim/b", 1), FERRY_OK);
 	o.queue_policy = FERRY_QUEUE_DROP_OLDEST;
 	o.client_id = "limits-drop";
@@ -201,7 +194,7 @@ static void test_queue_limits_and_policies(void)
 	ASSERT_RC(ferry_client_stats(c, &st), FERRY_OK);
 	CU_ASSERT_EQUAL(st.dropped, 5);
 	CU_ASSERT_EQUAL(st.queued, 10);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	CU_ASSERT_TRUE(itest_wait_int(&r, &r.delivered, 15, ITEST_WAIT_MS)); /* 5 dropped + 10 sent */
 	CU_ASSERT_EQUAL(r.delivered_failed, 5);
 	pthread_mutex_lock(&dropped_mu);
@@ -290,7 +283,7 @@ static void test_failover_across_server_list(void)
 	o.on_delivery_complete = NULL;
 	ferry_client *c = NULL;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	CU_ASSERT_TRUE(wait_connects(&w, 1));
 	CU_ASSERT_STRING_EQUAL(w.server, ub); /* the second one */
 	/* The first comes back, the second dies: ferry fails over to the first. */
@@ -312,7 +305,7 @@ static void test_resubscribes_when_session_lost(void)
 	struct itest_rec r;
 	itest_rec_init(&r);
 	ferry_client *c = fast_client(&r, test_broker_uri(&b), "resub", false);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
 	ASSERT_RC(itest_subscribe(c, "resub/a", 1), FERRY_OK);
 	ASSERT_RC(itest_subscribe(c, "resub/b/+", 2), FERRY_OK);
 	ASSERT_RC(test_broker_restart(&b), FERRY_OK);
@@ -435,7 +428,7 @@ static void test_refused_policy_stop(void)
 	o.refused_policy = FERRY_REFUSED_STOP;
 	ferry_client *c = NULL;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
-	ASSERT_RC(connect_wait(c), FERRY_ERR_CONNECT_REFUSED);
+	ASSERT_RC(itest_connect_wait(c), FERRY_ERR_CONNECT_REFUSED);
 	ASSERT_RC(test_fake_wait(fb, ITEST_WAIT_MS), FERRY_OK);
 	/* No second attempt within many reconnect delays (max 400 ms). */
 	struct timespec d = {1, 500000000};
@@ -459,7 +452,7 @@ static void test_shutdown_is_bounded_in_every_state(void)
 	o.reconnect_max_ms = 60000;
 	ferry_client *c = NULL;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
-	ASSERT_RC(connect_wait(c), FERRY_ERR_CONNECT);
+	ASSERT_RC(itest_connect_wait(c), FERRY_ERR_CONNECT);
 	/* Now backing off: disconnect stops it at once. */
 	uint64_t t0 = now_ms();
 	ferry_token t = 0;
@@ -507,6 +500,31 @@ static void check_stream(struct itest_rec *r, const char *topic, int n, int *dup
 	free(seen);
 }
 
+/* The outcome of a QoS 1 + QoS 2 stream at the subscriber. */
+struct stream_result {
+	int dups1, missing1, disorder1; /* QoS 1 */
+	int dups2, missing2, disorder2; /* QoS 2 */
+};
+
+/* Waits (bounded, 60 s) until both streams are complete at the subscriber,
+ * then asserts: nothing missing, first arrivals in order, QoS 2 never twice. */
+static void expect_streams(struct itest_rec *sr, const char *t1, const char *t2, int n,
+                           struct stream_result *res)
+{
+	for (int i = 0; i < 600; i++) {
+		check_stream(sr, t1, n, &res->dups1, &res->missing1, &res->disorder1);
+		check_stream(sr, t2, n, &res->dups2, &res->missing2, &res->disorder2);
+		if (!res->missing1 && !res->missing2)
+			break;
+		itest_wait_msgs(sr, itest_nmsgs(sr) + 1, 100);
+	}
+	CU_ASSERT_EQUAL(res->missing1, 0);  /* QoS 1: at least once */
+	CU_ASSERT_EQUAL(res->disorder1, 0); /* ...in order */
+	CU_ASSERT_EQUAL(res->missing2, 0);  /* QoS 2: exactly once, in order */
+	CU_ASSERT_EQUAL(res->dups2, 0);
+	CU_ASSERT_EQUAL(res->disorder2, 0);
+}
+
 static FILE *trace_file;
 static void trace_log(void *user, int level, const char *text)
 {
@@ -535,11 +553,11 @@ static void test_stream_survives_broker_restarts(void)
 	}
 	ferry_client *sub = NULL;
 	ASSERT_RC(ferry_client_create(&so, &sub), FERRY_OK);
-	ASSERT_RC(connect_wait(sub), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(sub), FERRY_OK);
 	ASSERT_RC(itest_subscribe(sub, "stream/q1", 1), FERRY_OK);
 	ASSERT_RC(itest_subscribe(sub, "stream/q2", 2), FERRY_OK);
 	ferry_client *pub = fast_client(&pr, test_broker_uri(&b), "stream-pub", false);
-	ASSERT_RC(connect_wait(pub), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(pub), FERRY_OK);
 	char m[16];
 	for (int i = 0; i < N; i++) {
 		snprintf(m, sizeof m, "%d", i);
@@ -554,22 +572,10 @@ static void test_stream_survives_broker_restarts(void)
 	}
 	CU_ASSERT_TRUE(itest_wait_int(&pr, &pr.delivered, 2 * N, 60000));
 	CU_ASSERT_EQUAL(pr.delivered_failed, 0);
-	/* The subscriber gets everything: wait for the last of each stream. */
-	int d1, m1, o1, d2, m2, o2;
-	for (int i = 0; i < 600; i++) { /* bounded: 60 s */
-		check_stream(&sr, "stream/q1", N, &d1, &m1, &o1);
-		check_stream(&sr, "stream/q2", N, &d2, &m2, &o2);
-		if (!m1 && !m2)
-			break;
-		itest_wait_msgs(&sr, itest_nmsgs(&sr) + 1, 100);
-	}
+	struct stream_result res;
+	expect_streams(&sr, "stream/q1", "stream/q2", N, &res);
 	printf("\n    %d restarts: QoS 1 %d missing, %d duplicates; QoS 2 %d missing, %d duplicates ",
-	       RESTARTS, m1, d1, m2, d2);
-	CU_ASSERT_EQUAL(m1, 0); /* QoS 1: at least once */
-	CU_ASSERT_EQUAL(o1, 0); /* ...in order */
-	CU_ASSERT_EQUAL(m2, 0); /* QoS 2: exactly once, in order */
-	CU_ASSERT_EQUAL(d2, 0);
-	CU_ASSERT_EQUAL(o2, 0);
+	       RESTARTS, res.missing1, res.dups1, res.missing2, res.dups2);
 	ferry_client_destroy(pub);
 	ferry_client_destroy(sub);
 	if (trace)
@@ -591,11 +597,11 @@ static void test_stream_survives_20_link_cuts(void)
 	itest_rec_init(&pr);
 	/* Both clients go through the proxy: every cut hits both directions. */
 	ferry_client *sub = fast_client(&sr, test_proxy_uri(px), "cuts-sub", false);
-	ASSERT_RC(connect_wait(sub), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(sub), FERRY_OK);
 	ASSERT_RC(itest_subscribe(sub, "cuts/q1", 1), FERRY_OK);
 	ASSERT_RC(itest_subscribe(sub, "cuts/q2", 2), FERRY_OK);
 	ferry_client *pub = fast_client(&pr, test_proxy_uri(px), "cuts-pub", false);
-	ASSERT_RC(connect_wait(pub), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(pub), FERRY_OK);
 	char m[16];
 	for (int i = 0; i < N; i++) {
 		snprintf(m, sizeof m, "%d", i);
@@ -624,24 +630,14 @@ static void test_stream_survives_20_link_cuts(void)
 	}
 	CU_ASSERT_TRUE(itest_wait_int(&pr, &pr.delivered, 2 * N, 60000));
 	CU_ASSERT_EQUAL(pr.delivered_failed, 0);
-	int d1, m1, o1, d2, m2, o2;
-	for (int i = 0; i < 600; i++) { /* bounded: 60 s */
-		check_stream(&sr, "cuts/q1", N, &d1, &m1, &o1);
-		check_stream(&sr, "cuts/q2", N, &d2, &m2, &o2);
-		if (!m1 && !m2)
-			break;
-		itest_wait_msgs(&sr, itest_nmsgs(&sr) + 1, 100);
-	}
+	struct stream_result res;
+	expect_streams(&sr, "cuts/q1", "cuts/q2", N, &res);
 	struct test_proxy_stats ps;
 	ASSERT_RC(test_proxy_get_stats(px, &ps), FERRY_OK);
 	printf("\n    %llu cuts (%llu connections): QoS 1 %d missing, %d duplicates; QoS 2 %d missing, %d duplicates ",
-	       (unsigned long long)ps.cuts, (unsigned long long)ps.cut_connections, m1, d1, m2, d2);
+	       (unsigned long long)ps.cuts, (unsigned long long)ps.cut_connections, res.missing1,
+	       res.dups1, res.missing2, res.dups2);
 	CU_ASSERT_EQUAL(ps.cuts, CUTS);
-	CU_ASSERT_EQUAL(m1, 0);
-	CU_ASSERT_EQUAL(o1, 0);
-	CU_ASSERT_EQUAL(m2, 0);
-	CU_ASSERT_EQUAL(d2, 0);
-	CU_ASSERT_EQUAL(o2, 0);
 	ferry_client_destroy(pub);
 	ferry_client_destroy(sub);
 	itest_rec_free(&sr);
@@ -660,8 +656,8 @@ static void test_shutdown_is_bounded_on_a_blackholed_link(void)
 	itest_rec_init(&r);
 	ferry_client *c = fast_client(&r, test_proxy_uri(px), "bh-disc", true);
 	ferry_client *d = fast_client(&r, test_proxy_uri(px), "bh-destroy", true);
-	ASSERT_RC(connect_wait(c), FERRY_OK);
-	ASSERT_RC(connect_wait(d), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
+	ASSERT_RC(itest_connect_wait(d), FERRY_OK);
 	ASSERT_RC(test_proxy_set(px, TEST_PROXY_BLACKHOLE), FERRY_OK);
 	/* QoS 1 messages in flight that will never be acknowledged. */
 	for (int i = 0; i < 50; i++) {
