@@ -28,6 +28,8 @@ int main(int argc, char **argv)
 	register_client_script_suite();
 	register_proxy_suite();
 	register_reconnect_suite();
+	register_tools_suite();
+	register_samples_suite();
 
 	return test_run(argc, argv);
 }

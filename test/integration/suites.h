@@ -11,5 +11,7 @@ void register_client_suite(void);
 void register_client_script_suite(void);
 void register_proxy_suite(void);
 void register_reconnect_suite(void);
+void register_tools_suite(void);
+void register_samples_suite(void);
 
 #endif

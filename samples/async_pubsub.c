@@ -1,0 +1,5 @@
+/* async_pubsub.c - being written. */
+int main(void)
+{
+	return 1;
+}

@@ -1,0 +1,5 @@
+/* gateway.c - being written. */
+int main(void)
+{
+	return 1;
+}

@@ -1,0 +1,5 @@
+/* pub_min.c - being written. */
+int main(void)
+{
+	return 1;
+}

@@ -1,0 +1,5 @@
+/* ferry_pub.c - being written. */
+int main(void)
+{
+	return 1;
+}

@@ -1,0 +1,2 @@
+/* options.c - being written. */
+typedef int tools_options_placeholder;
