@@ -70,8 +70,9 @@ struct ferry_store_ops {
 	size_t struct_size; /* sizeof(struct ferry_store_ops) */
 
 	/* Bind to one client's data (many clients may share one database, keyed
-	 * by client id) and report the highest token stored (0 if none), so
-	 * tokens are never reused across restarts. Called once, first. */
+	 * by client id) and report the highest token ever stored for it (a
+	 * high-water mark kept even after every message was removed; 0 if none),
+	 * so tokens are never reused across restarts. Called once, first. */
 	int (*open)(void *impl, const char *client_id, uint64_t *max_token);
 
 	/* Store n >= 1 new messages (state QUEUED) atomically: when put returns
@@ -79,7 +80,8 @@ struct ferry_store_ops {
 	 * half-stored: FERRY_ERR_STORE_FULL (no space), FERRY_ERR_STORE_IO. */
 	int (*put)(void *impl, const struct ferry_stored_msg *msgs, size_t n);
 
-	/* Record a message's progress (state and packet id). */
+	/* Record a message's progress (state and packet id); FERRY_ERR_NOT_FOUND
+	 * for a token not stored. */
 	int (*set_state)(void *impl, uint64_t token, uint8_t state, uint16_t packet_id);
 
 	/* Forget an acknowledged (or dropped) message. Unknown tokens are FERRY_OK. */
@@ -95,7 +97,8 @@ struct ferry_store_ops {
 	/* How many messages are stored and their topic + payload bytes. */
 	int (*count)(void *impl, size_t *msgs, size_t *bytes);
 
-	/* Inbound QoS 2 packet ids awaiting PUBREL. */
+	/* Inbound QoS 2 packet ids awaiting PUBREL. The list callbacks below stop
+	 * the listing by returning non-zero (that value is returned), as scan. */
 	int (*qos2_add)(void *impl, uint16_t packet_id);
 	int (*qos2_remove)(void *impl, uint16_t packet_id);
 	int (*qos2_list)(void *impl, int (*fn)(void *arg, uint16_t packet_id), void *arg);

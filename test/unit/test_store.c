@@ -739,35 +739,60 @@ static void test_group_commit(void)
 	remove_db(path);
 }
 
-/* Holds the store's lock (scan callbacks run with it) until three puts from
- * three threads are inside put: the first leads and waits for the lock, the
- * other two queue behind it and must then share the next commit. */
-struct hold_arg {
+/* One put from its own thread: a message of `size` payload bytes. */
+struct held_put {
 	struct ferry_store *s;
-	pthread_t th[3];
-	struct gc_arg puts[3];
-	int started;
+	uint64_t token;
+	size_t size;
+	int rc;
+	pthread_t th;
 };
 
-static void *one_put(void *p)
+static void *held_put_run(void *p)
 {
-	struct gc_arg *a = p;
-	a->failures = put_one(a->s, a->first, 4) != FERRY_OK;
+	struct held_put *h = p;
+	uint8_t *payload = calloc(1, h->size + 1);
+	struct ferry_stored_msg m = {.token = h->token,
+	                             .qos = 1,
+	                             .topic = "held",
+	                             .topic_len = 4,
+	                             .payload = payload,
+	                             .payload_len = h->size};
+	h->rc = payload ? h->s->ops->put(h->s->impl, &m, 1) : FERRY_ERR_NOMEM;
+	free(payload);
 	return NULL;
 }
 
+/* Holds the store's lock (scan callbacks run with it) while n puts start, one
+ * thread each, waiting until each is inside put before starting the next:
+ * the first leads and waits for the lock, the others queue behind it in
+ * order and must then share the next commit. */
+struct hold {
+	struct held_put *puts;
+	int n, started;
+};
+
 static int hold_and_start(void *arg, const struct ferry_stored_msg *m)
 {
-	struct hold_arg *h = arg;
+	struct hold *h = arg;
 	(void)m;
-	for (int i = 0; i < 3; i++) {
-		h->puts[i] = (struct gc_arg){.s = h->s, .first = 10 + (uint64_t)i};
-		if (pthread_create(&h->th[i], NULL, one_put, &h->puts[i]) == 0)
+	for (int i = 0; i < h->n; i++) {
+		if (pthread_create(&h->puts[i].th, NULL, held_put_run, &h->puts[i]) == 0)
 			h->started++;
-		while (ferry__store_sqlite_waiting(h->s) < (size_t)h->started)
-			sched_yield(); /* wait until that put is queued (no sleeps) */
+		while (ferry__store_sqlite_waiting(h->puts[i].s) < (size_t)h->started)
+			sched_yield(); /* until that put is queued (no sleeps) */
 	}
 	return 0;
+}
+
+/* Runs the held puts; the store holds token 1 (commit 1) already. */
+static void run_held(struct ferry_store *s, struct held_put *puts, int n)
+{
+	struct hold h = {.puts = puts, .n = n};
+	ASSERT_RC(s->ops->scan(s->impl, 0, 1, hold_and_start, &h), FERRY_OK);
+	CU_ASSERT_EQUAL_FATAL(h.started, n);
+	for (int i = 0; i < n; i++)
+		pthread_join(puts[i].th, NULL);
 }
 
 static void test_queued_puts_share_one_commit(void)
@@ -780,16 +805,46 @@ static void test_queued_puts_share_one_commit(void)
 	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
 	ASSERT_RC(put_one(s, 1, 4), FERRY_OK);
 	CU_ASSERT_EQUAL(ferry__store_sqlite_commits(s), 1);
-	struct hold_arg h = {.s = s};
-	ASSERT_RC(s->ops->scan(s->impl, 0, 1, hold_and_start, &h), FERRY_OK);
-	CU_ASSERT_EQUAL_FATAL(h.started, 3);
-	for (int i = 0; i < 3; i++) {
-		pthread_join(h.th[i], NULL);
-		CU_ASSERT_EQUAL(h.puts[i].failures, 0);
-	}
+	struct held_put p[3] = {{s, 10, 4, 1, 0}, {s, 11, 4, 1, 0}, {s, 12, 4, 1, 0}};
+	run_held(s, p, 3);
+	for (int i = 0; i < 3; i++)
+		ASSERT_RC(p[i].rc, FERRY_OK);
 	CU_ASSERT_EQUAL(ferry__store_sqlite_puts(s), 4);
 	CU_ASSERT_EQUAL(ferry__store_sqlite_commits(s), 3); /* 1, then 1 + 2 shared */
 	CU_ASSERT_EQUAL(scan_all(s, 0, 10).n, 4);
+	ferry_store_free(s);
+	remove_db(path);
+}
+
+/* In one shared commit, a put that fails (duplicate token, no space) fails
+ * alone: the others of its group are stored. */
+static void test_failed_put_fails_alone(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	struct ferry_store *s = NULL;
+	uint64_t max;
+	ASSERT_RC(sqlite_new(path, 40, &s), FERRY_OK); /* 160 KiB */
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	ASSERT_RC(put_one(s, 1, 4), FERRY_OK);
+	struct held_put p[5] = {{s, 10, 4, 1, 0},
+	                        {s, 1, 4, 1, 0}, /* token 1 is stored already */
+	                        {s, 11, 4, 1, 0},
+	                        {s, 12, 400000, 1, 0}, /* does not fit */
+	                        {s, 13, 4, 1, 0}};
+	run_held(s, p, 5);
+	ASSERT_RC(p[0].rc, FERRY_OK);
+	ASSERT_RC(p[1].rc, FERRY_ERR_INVAL);
+	ASSERT_RC(p[2].rc, FERRY_OK);
+	ASSERT_RC(p[3].rc, FERRY_ERR_STORE_FULL);
+	ASSERT_RC(p[4].rc, FERRY_OK);
+	CU_ASSERT_EQUAL(ferry__store_sqlite_commits(s), 3);
+	struct seen w = scan_all(s, 0, 10);
+	CU_ASSERT_EQUAL_FATAL(w.n, 4);
+	CU_ASSERT_EQUAL(w.tokens[0], 1);
+	CU_ASSERT_EQUAL(w.tokens[1], 10);
+	CU_ASSERT_EQUAL(w.tokens[2], 11);
+	CU_ASSERT_EQUAL(w.tokens[3], 13);
 	ferry_store_free(s);
 	remove_db(path);
 }
@@ -828,5 +883,7 @@ void register_store_suite(void)
 	test_add(s, "sqlite: a full disk loses nothing", test_disk_full);
 	test_add(s, "sqlite: concurrent puts share commits", test_group_commit);
 	test_add(s, "sqlite: queued puts share one commit", test_queued_puts_share_one_commit);
+	test_add(s, "sqlite: a failed put in a shared commit fails alone",
+	         test_failed_put_fails_alone);
 	test_add(s, "sqlite: bad options", test_bad_options);
 }
