@@ -14,6 +14,12 @@
 #include "topic.h"
 #include "utf8.h"
 
+/*
+ * Log lines are made wherever something happens (often with the client lock
+ * held, on any thread) but, like every callback, reach on_log on the
+ * receive thread with no lock held: they travel through the dispatch queue,
+ * in order with the other events.
+ */
 void ferry__log(struct ferry_client *c, int level, const char *fmt, ...)
 {
 	if (!c->cb.on_log || level > c->cb.log_level)
@@ -21,9 +27,19 @@ void ferry__log(struct ferry_client *c, int level, const char *fmt, ...)
 	char text[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	int n = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	c->cb.on_log(c->cb.user, level, text);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
+	struct ferry_log_event *ev = malloc(sizeof *ev + len + 1);
+	if (!ev)
+		return; /* the line is lost, nothing else */
+	memset(&ev->ev, 0, sizeof ev->ev);
+	ev->ev.kind = FERRY_EV_LOG;
+	ev->ev.c = c;
+	ev->level = level;
+	memcpy(ev->text, text, len);
+	ev->text[len] = 0;
+	ferry__ctx_post(c->ctx, &ev->ev);
 }
 
 /* ---- options -------------------------------------------------------------- */

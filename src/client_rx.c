@@ -48,6 +48,12 @@ void ferry__rx_run_event(struct ferry_event *ev)
 		ferry__req_finish((struct ferry_req *)((char *)ev - offsetof(struct ferry_req, ev)));
 		return;
 	}
+	if (ev->kind == FERRY_EV_LOG) {
+		struct ferry_log_event *le = (struct ferry_log_event *)ev;
+		c->cb.on_log(c->cb.user, le->level, le->text);
+		free(le);
+		return;
+	}
 	ferry__lock(&c->mu);
 	bool quiet = c->destroying;
 	ferry__unlock(&c->mu);
@@ -333,16 +339,18 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 	ferry__log(c, FERRY_LOG_INFO, "connected to %s (session present %d)", server,
 	           ca->session_present);
 	ferry__ctx_kick_tx(c);
+	/* The connected callback first: it comes before any completion or
+	 * message of this connection (ferry.h's ordering guarantee). */
+	if (c->cb.on_connected) {
+		struct ferry_connected_info info = {server, ca->session_present, reconnect};
+		c->cb.on_connected(c, c->cb.user, &info);
+	}
+	if (creq)
+		ferry__req_finish(creq);
 	while (done) {
 		struct ferry_op *next = done->next;
 		ferry__req_finish(done->owner);
 		done = next;
-	}
-	if (creq)
-		ferry__req_finish(creq);
-	if (c->cb.on_connected) {
-		struct ferry_connected_info info = {server, ca->session_present, reconnect};
-		c->cb.on_connected(c, c->cb.user, &info);
 	}
 }
 

@@ -44,6 +44,7 @@ enum ferry_ev_kind {
 	FERRY_EV_OP_DONE = 1, /* complete a request (callbacks, free) */
 	FERRY_EV_LOST,        /* connection lost callback */
 	FERRY_EV_TAKEOVER,    /* client-id takeover callback (cause = count) */
+	FERRY_EV_LOG,         /* log callback (struct ferry_log_event) */
 };
 
 struct ferry_event {
@@ -52,6 +53,13 @@ struct ferry_event {
 	uint8_t kind;
 	int cause;      /* FERRY_EV_LOST */
 	char text[160]; /* FERRY_EV_LOST */
+};
+
+/* A log line on its way to on_log (allocated with its text). */
+struct ferry_log_event {
+	struct ferry_event ev;
+	int level;
+	char text[];
 };
 
 /* ---- requests: one per asynchronous operation ------------------------------ */

@@ -212,6 +212,9 @@ struct ferry_client_options {
 	ferry_message_cb on_message;     /* messages no per-subscription callback took */
 	/* a QoS 0 publish written, QoS 1 acknowledged, QoS 2 completed (rc FERRY_OK) or failed */
 	void (*on_delivery_complete)(ferry_client *c, void *user, ferry_token token, int rc);
+	/* Log lines (text valid during the call), on the receive thread like
+	 * every callback, in order with the other events; DEBUG traces every
+	 * packet sent and received. */
 	void (*on_log)(void *user, int level, const char *text);
 	int log_level;                   /* enum ferry_log_level: most verbose passed on (default WARNING) */
 
