@@ -113,9 +113,15 @@ static int copy_options(struct ferry_client *c, const struct ferry_client_option
 	    (o->refused_policy != FERRY_REFUSED_BACKOFF && o->refused_policy != FERRY_REFUSED_STOP))
 		return FERRY_ERR_INVAL;
 	const char *id = o->client_id ? o->client_id : "";
-	int rc = ferry__utf8_check((const uint8_t *)id, strlen(id));
+	size_t idlen = strlen(id);
+	int rc = ferry__utf8_check((const uint8_t *)id, idlen);
 	if (rc)
 		return rc;
+	/* Refused here rather than at every connect: 3.1 wants 1..23 bytes,
+	 * 3.1.1 an id when the session is kept. */
+	if ((o->mqtt_version == FERRY_MQTT_3_1 && (idlen == 0 || idlen > 23)) ||
+	    (o->mqtt_version == FERRY_MQTT_3_1_1 && idlen == 0 && !o->clean_session))
+		return FERRY_ERR_CLIENT_ID;
 	c->version = (uint8_t)o->mqtt_version;
 	c->keepalive_s = (uint16_t)o->keepalive_s;
 	c->ping_timeout_ms = (uint32_t)o->ping_timeout_ms;

@@ -52,6 +52,7 @@ static int put_connect(struct ferry_client *c)
 {
 	struct ferry_packet p = {.type = FERRY_CONNECT};
 	struct ferry_connect *k = &p.u.connect;
+	k->version = c->version; /* for the debug trace; the encoder takes it as an argument */
 	k->clean_start = c->clean_session;
 	k->keepalive = c->keepalive_s;
 	k->client_id = ferry__bytes_str(c->client_id);

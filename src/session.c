@@ -77,12 +77,6 @@ struct op_list {
 	struct ferry_op *head, *tail;
 };
 
-/* An inbound QoS 2 message delivered: its packet id and content hash. */
-struct qos2_seen {
-	uint64_t hash;
-	uint16_t id;
-};
-
 struct ferry_session {
 	uint16_t window;
 	uint16_t next_id;
@@ -91,8 +85,8 @@ struct ferry_session {
 	struct ferry_op *xhead, *xtail; /* transmit queue */
 	struct idtab ids;               /* packet id -> in-flight op */
 	struct idtab in_qos2;           /* inbound QoS 2 ids awaiting PUBREL */
-	struct qos2_seen *recent;       /* ring of the last FERRY_QOS2_RECENT deliveries, or NULL */
-	size_t recent_next, recent_count;
+	uint32_t *last_hash;            /* per packet id: content hash of the last QoS 2 delivery
+	                                   under it (0: none), or NULL before the first */
 	size_t queued;
 	size_t queued_bytes;
 	size_t inflight_pub;
@@ -296,7 +290,7 @@ void ferry__session_free(struct ferry_session *s)
 		return;
 	tab_clear(&s->ids);
 	tab_clear(&s->in_qos2);
-	free(s->recent);
+	free(s->last_hash);
 	free(s);
 }
 
@@ -606,22 +600,15 @@ void ferry__session_remove_queued(struct ferry_session *s, struct ferry_op *op)
 
 void ferry__session_in_qos2_delivered(struct ferry_session *s, uint16_t packet_id, uint64_t hash)
 {
-	if (!s->recent) {
-		s->recent = calloc(FERRY_QOS2_RECENT, sizeof *s->recent);
-		if (!s->recent)
+	if (!s->last_hash) {
+		s->last_hash = calloc(65536, sizeof *s->last_hash);
+		if (!s->last_hash)
 			return; /* only the broker-bug defence is lost */
 	}
-	s->recent[s->recent_next].id = packet_id;
-	s->recent[s->recent_next].hash = hash;
-	s->recent_next = (s->recent_next + 1) % FERRY_QOS2_RECENT;
-	if (s->recent_count < FERRY_QOS2_RECENT)
-		s->recent_count++;
+	s->last_hash[packet_id] = (uint32_t)(hash ^ (hash >> 32)) | 1u;
 }
 
 bool ferry__session_in_qos2_recent(const struct ferry_session *s, uint16_t packet_id, uint64_t hash)
 {
-	for (size_t i = 0; i < s->recent_count; i++)
-		if (s->recent[i].id == packet_id && s->recent[i].hash == hash)
-			return true;
-	return false;
+	return s->last_hash && s->last_hash[packet_id] == ((uint32_t)(hash ^ (hash >> 32)) | 1u);
 }

@@ -175,15 +175,15 @@ bool ferry__session_in_qos2_release(struct ferry_session *s, uint16_t packet_id)
 /*
  * Inbound QoS 2, defence against a sender that resends a PUBLISH (with DUP)
  * after the exchange was complete, as mosquitto 2.0 does for messages whose
- * PUBCOMP it had not processed when it was restarted: the engine records
- * every QoS 2 message it delivers (packet id and a hash of topic and payload)
- * and, for a DUP PUBLISH that is not awaiting PUBREL, asks whether that same
- * message was delivered recently. A new message reuses the id with DUP 0 on
- * its first transmission, so only a retransmission of identical content under
- * the same id within the last FERRY_QOS2_RECENT deliveries is suppressed.
- * The ring (16 KiB) is allocated on the first QoS 2 delivery.
+ * PUBCOMP it had not processed when it was restarted: the engine records,
+ * per packet id, a hash of the topic and payload of the last QoS 2 message
+ * it delivered under that id, and for a DUP PUBLISH that is not awaiting
+ * PUBREL asks whether it is that same message. A new message under a reused
+ * id comes with DUP 0 on its first transmission, so only a retransmission of
+ * identical content under the same id as its last use is suppressed. The
+ * table (256 KiB, one entry per possible id, so it covers any number of
+ * messages in flight) is allocated on the first QoS 2 delivery.
  */
-#define FERRY_QOS2_RECENT 1024u
 void ferry__session_in_qos2_delivered(struct ferry_session *s, uint16_t packet_id, uint64_t hash);
 bool ferry__session_in_qos2_recent(const struct ferry_session *s, uint16_t packet_id, uint64_t hash);
 

@@ -257,6 +257,8 @@ struct ferry_client_options {
  * connect: call ferry_connect.
  * Errors: FERRY_ERR_INVAL (NULL, bad version, bad QoS in will, no server,
  * struct_size too small), FERRY_ERR_URI, FERRY_ERR_TOPIC_NAME (will topic),
+ * FERRY_ERR_CLIENT_ID (3.1: empty or over 23 bytes; 3.1.1: empty without
+ * clean_session), FERRY_ERR_UTF8 / FERRY_ERR_UTF8_NUL (client id),
  * FERRY_ERR_NOMEM, FERRY_ERR_SYSTEM (threads could not be started).
  * Thread safety: any thread; from a callback too.
  */

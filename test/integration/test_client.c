@@ -204,7 +204,15 @@ static void test_argument_errors(void)
 	ASSERT_RC(ferry_client_create(NULL, &c), FERRY_ERR_INVAL);
 	o.mqtt_version = 6;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_ERR_INVAL);
+	o.mqtt_version = FERRY_MQTT_3_1;
+	o.client_id = "a-client-id-of-24-bytes!";
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_ERR_CLIENT_ID);
 	o.mqtt_version = FERRY_MQTT_3_1_1;
+	o.client_id = "";
+	o.clean_session = false;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_ERR_CLIENT_ID);
+	o.client_id = "args";
+	o.clean_session = true;
 	o.server_uri = "nope://x";
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_ERR_URI);
 	o.server_uri = uri;

@@ -1022,10 +1022,29 @@ static void test_model(void)
 	free(m);
 }
 
+/* The last QoS 2 delivery per packet id: only that same content counts as seen. */
+static void test_qos2_recent_per_id(void)
+{
+	struct ferry_session *s = ferry__session_new(10);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_FALSE(ferry__session_in_qos2_recent(s, 5, 111)); /* nothing yet */
+	ferry__session_in_qos2_delivered(s, 5, 111);
+	CU_ASSERT_TRUE(ferry__session_in_qos2_recent(s, 5, 111));
+	CU_ASSERT_FALSE(ferry__session_in_qos2_recent(s, 5, 222)); /* other content */
+	CU_ASSERT_FALSE(ferry__session_in_qos2_recent(s, 6, 111)); /* other id */
+	ferry__session_in_qos2_delivered(s, 5, 222);              /* the id reused */
+	CU_ASSERT_FALSE(ferry__session_in_qos2_recent(s, 5, 111));
+	CU_ASSERT_TRUE(ferry__session_in_qos2_recent(s, 5, 222));
+	ferry__session_in_qos2_delivered(s, 65535, 0);
+	CU_ASSERT_TRUE(ferry__session_in_qos2_recent(s, 65535, 0));
+	ferry__session_free(s);
+}
+
 void register_session_suite(void)
 {
 	CU_pSuite s = test_suite("session");
 	test_add(s, "ack table: kind x QoS x state x ack x id", test_ack_table);
+	test_add(s, "inbound QoS 2: last delivery per packet id", test_qos2_recent_per_id);
 	test_add(s, "non-ack packet types are refused", test_ack_non_ack_types);
 	test_add(s, "QoS 1 flow", test_qos1_flow);
 	test_add(s, "QoS 2 flow, duplicate PUBREC", test_qos2_flow);
