@@ -31,7 +31,7 @@ uint8_t *ferry__buf_reserve(struct ferry_buf *b, size_t n)
 		b->len = used;
 		return b->p + b->len;
 	}
-	size_t cap = b->cap ? b->cap : 4096;
+	size_t cap = b->cap ? b->cap : 256; /* small first: thousands of idle clients each keep one */
 	while (cap < used + n)
 		cap *= 2;
 	if (cap > b->max)
