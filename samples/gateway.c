@@ -8,9 +8,10 @@
  * waits on a condition variable with a deadline.
  *
  * Usage: gateway [URI] [CLIENTS] [SECONDS]   (defaults: tcp://127.0.0.1:1883 1000 60)
- * Prints "gateway: N clients, N messages, S seconds, T threads" (T counted in
- * /proc/self/task: main plus the context's two). Exits 0 only if every client
- * received its message in time.
+ * Prints "gateway: N clients, N messages, S seconds, T threads (F for ferry)"
+ * (T counted in /proc/self/task: main plus the context's two; F: those named
+ * ferry-tx / ferry-rx). Exits 0 only if every client received its message in
+ * time.
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -90,14 +91,29 @@ static bool wait_all(struct gateway *gw, const long *counter)
 }
 
 /* Threads of this process: the entries of /proc/self/task. */
-static int thread_count(void)
+/* Threads of this process, and how many of them are ferry's (named ferry-tx
+ * and ferry-rx: a context's send and receive threads). */
+static int thread_count(int *ferry)
 {
 	DIR *d = opendir("/proc/self/task");
 	if (!d)
 		return -1;
 	int n = 0;
-	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.';
+	*ferry = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		char path[300], name[32] = "";
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (fgets(name, sizeof name, f) &&
+			    (!strcmp(name, "ferry-tx\n") || !strcmp(name, "ferry-rx\n")))
+				(*ferry)++;
+			fclose(f);
+		}
+	}
 	closedir(d);
 	return n;
 }
@@ -212,7 +228,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		failed = run(&gw, cl, ctx, uri, &rc);
 	double secs = seconds_since(&t0);
-	int threads = thread_count(); /* while all n clients are connected */
+	int ferry_threads = 0;
+	int threads = thread_count(&ferry_threads); /* while all n clients are connected */
 
 	pthread_mutex_lock(&gw.mu);
 	long received = gw.received;
@@ -220,8 +237,8 @@ int main(int argc, char **argv)
 	                  : gw.failed ? ferry_strerror(gw.first_error)
 	                              : "timed out";
 	pthread_mutex_unlock(&gw.mu);
-	printf("gateway: %ld clients, %ld messages, %.2f seconds, %d threads\n", n, received, secs,
-	       threads);
+	printf("gateway: %ld clients, %ld messages, %.2f seconds, %d threads (%d for ferry)\n", n,
+	       received, secs, threads, ferry_threads);
 	if (failed)
 		fprintf(stderr, "gateway: could not %s (%ld of %ld messages arrived): %s\n", failed,
 		        received, n, why);

@@ -264,6 +264,7 @@ static void tx_retire(struct ferry_context *ctx, struct ferry_client *list)
 static void *tx_main(void *arg)
 {
 	struct ferry_context *ctx = arg;
+	pthread_setname_np(pthread_self(), "ferry-tx"); /* for ps, top, gdb */
 	struct epoll_event evs[MAX_EVENTS];
 	for (;;) {
 		/* Sleep only if nothing is queued; from now on kicks must wake us. */
@@ -322,6 +323,7 @@ static void ctx_release(struct ferry_context *ctx)
 static void *rx_main(void *arg)
 {
 	struct ferry_context *ctx = arg;
+	pthread_setname_np(pthread_self(), "ferry-rx");
 	struct epoll_event evs[MAX_EVENTS];
 	for (;;) {
 		ferry__lock(&ctx->mu);

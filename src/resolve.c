@@ -46,6 +46,7 @@ static void unref_locked(struct ferry_resolve *r)
 static void *lookup(void *arg)
 {
 	struct ferry_resolve *r = arg;
+	pthread_setname_np(pthread_self(), "ferry-dns");
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
 	struct addrinfo *ai = NULL;

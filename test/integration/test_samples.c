@@ -283,13 +283,14 @@ static void test_async_pubsub_fails_clearly_without_broker(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, "async_pubsub: FAILED\n"));
 }
 
-/* 1,000 clients (the default) on one context: main + two threads. */
+/* 1,000 clients (the default) on one context: two threads for all of them
+ * (counted by name, so a sanitizer's own runtime thread does not count). */
 static void test_gateway_1000_clients_three_threads(void)
 {
 	struct child ch;
 	CU_ASSERT_EQUAL(run_sample(&ch, "gateway", (const char *const[]){uri, NULL}, 0), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, "gateway: 1000 clients, 1000 messages, "));
-	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, " seconds, 3 threads\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, " threads (2 for ferry)\n"));
 }
 
 void register_samples_suite(void)
@@ -307,6 +308,6 @@ void register_samples_suite(void)
 	test_add(s, "async_pubsub completes everything", test_async_pubsub_completes_everything);
 	test_add(s, "async_pubsub fails clearly without a broker",
 	         test_async_pubsub_fails_clearly_without_broker);
-	test_add(s, "gateway: 1000 clients, three threads",
+	test_add(s, "gateway: 1000 clients, two ferry threads",
 	         test_gateway_1000_clients_three_threads);
 }
