@@ -41,19 +41,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scale_common.h"
+
 #include <mosquitto.h>
 
 #define LIB_NAME        "libmosquitto"
 #define LIB_NAME_SINGLE "libmosquitto-1thr"
 #define DRIVE_POLL_MS   20       /* --loop single: longest poll() */
 #define DRIVE_MISC_S    0.1      /* --loop single: period of mosquitto_loop_misc */
-#define POLL_NS         2000000L /* 2 ms between looks at the counters */
-
-struct opts {
-	const char *host;
-	int port, clients, keepalive_s, hold_s, timeout_s;
-	bool single; /* --loop single: one driving thread for all clients */
-};
 
 /* Counters shared with libmosquitto's threads; guarded by mu. */
 struct state {
@@ -72,115 +67,6 @@ struct slot {
 	struct mosquitto *m;
 	bool up, lost, looping;
 };
-
-/* ---- clock, /proc, options ----------------------------------------------- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void nap(void)
-{
-	struct timespec ts = {0, POLL_NS};
-	nanosleep(&ts, NULL);
-}
-
-/* Number of threads of this process (entries of /proc/self/task). */
-static int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* VmRSS of this process in kB, or -1. */
-static long rss_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-static int num_arg(const char *s, const char *prog)
-{
-	char *end = NULL;
-	long v = strtol(s, &end, 10);
-
-	if (!*s || *end || v < 0 || v > 10000000L) {
-		fprintf(stderr, "%s: not a number: %s\n", prog, s);
-		exit(2);
-	}
-	return (int)v;
-}
-
-static void parse_opts(int argc, char **argv, struct opts *o)
-{
-	static const struct option lo[] = {
-	    {"host", 1, 0, 'h'},      {"port", 1, 0, 'p'}, {"clients", 1, 0, 'n'},
-	    {"keepalive", 1, 0, 'k'}, {"hold", 1, 0, 'H'}, {"timeout", 1, 0, 't'},
-	    {"loop", 1, 0, 'l'},      {0, 0, 0, 0},
-	};
-	int ch;
-
-	*o = (struct opts){"127.0.0.1", 1883, 1000, 5, 10, 120, false};
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			o->host = optarg;
-			break;
-		case 'p':
-			o->port = num_arg(optarg, argv[0]);
-			break;
-		case 'n':
-			o->clients = num_arg(optarg, argv[0]);
-			break;
-		case 'k':
-			o->keepalive_s = num_arg(optarg, argv[0]);
-			break;
-		case 'H':
-			o->hold_s = num_arg(optarg, argv[0]);
-			break;
-		case 't':
-			o->timeout_s = num_arg(optarg, argv[0]);
-			break;
-		case 'l':
-			if (strcmp(optarg, "single") && strcmp(optarg, "threads"))
-				goto bad;
-			o->single = strcmp(optarg, "single") == 0;
-			break;
-		default:
-			goto bad;
-		}
-	}
-	if (optind == argc && o->clients >= 1 && o->port >= 1 && o->port <= 65535 &&
-	    o->keepalive_s <= 65535 && o->timeout_s >= 1)
-		return;
-bad:
-	fprintf(stderr,
-	        "usage: %s --host H --port P --clients N --keepalive S --hold S [--timeout S]\n"
-	        "          [--loop threads|single]\n",
-	        argv[0]);
-	exit(2);
-}
 
 /* ---- callbacks (each client's network thread) ------------------------------ */
 
@@ -434,7 +320,7 @@ int main(int argc, char **argv)
 	pthread_t drv_thread;
 	bool driving = false;
 
-	parse_opts(argc, argv, &o);
+	parse_opts(argc, argv, &o, true);
 	alarm((unsigned)(3 * o.timeout_s + o.hold_s + 60)); /* the last resort bound */
 	slots = calloc((size_t)o.clients, sizeof *slots);
 	if (!slots)
