@@ -547,7 +547,6 @@ int ferry_connect(ferry_client *c, const struct ferry_call *call, ferry_token *t
 	c->state = FERRY_CS_START;
 	c->server = 0;
 	c->attempt_rc = FERRY_ERR_CONNECT;
-	c->attempt_text[0] = 0;
 	ferry__unlock(&c->mu);
 	ferry__ctx_kick_tx(c);
 	return FERRY_OK;

@@ -99,7 +99,6 @@ static void attempt_failed(struct ferry_client *c, int cause, uint64_t now)
 {
 	c->attempt_failed_since_end = true;
 	c->attempt_rc = cause;
-	memcpy(c->attempt_text, c->close_text, sizeof c->attempt_text);
 	ferry__log(c, FERRY_LOG_WARNING, "connect to %s failed: %s", c->servers[c->server].text,
 	           c->close_text);
 	if (c->server + 1 < c->nservers) {

@@ -167,7 +167,6 @@ struct ferry_client {
 	int close_cause;             /* why it is closing */
 	char close_text[160];
 	uint32_t gen;                /* connection generation: tx and rx reset their buffers when it moves */
-	char attempt_text[160];
 	uint64_t deadline_connect;   /* ms: connect attempt or drain end */
 	bool connected_once;
 	struct ferry_buf ctrl;       /* acks and PINGREQs queued for tx */
@@ -213,7 +212,6 @@ struct ferry_client {
 	bool destroying;
 	bool retired;                /* rx let go: the destroyer may free */
 	bool free_on_retire;         /* destroyed from a callback: rx frees it */
-	int in_callback;             /* callbacks of this client running now */
 	struct ferry_client *retire_next; /* [ctx] */
 };
 
