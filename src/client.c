@@ -169,8 +169,17 @@ void ferry__client_free(struct ferry_client *c)
 	free(c->password);
 	free((void *)c->will.topic);
 	free((void *)c->will.payload);
-	if (c->session)
+	if (c->session) {
+		/* Ops still here only after a failed create (restored messages). */
+		struct ferry_op *op = ferry__session_take_all(c->session);
+		while (op) {
+			struct ferry_op *next = op->next;
+			ferry__req_free(op->owner);
+			op = next;
+		}
 		ferry__session_free(c->session);
+	}
+	ferry__store_free(c);
 	while (c->sub_cbs) {
 		struct ferry_sub_cb *s = c->sub_cbs;
 		c->sub_cbs = s->next;
@@ -220,6 +229,9 @@ int ferry_client_create(const struct ferry_client_options *o, ferry_client **out
 		rc = FERRY_ERR_NOMEM;
 		goto fail;
 	}
+	rc = ferry__store_attach(c, o); /* o->store_path or o->store: client_store.c */
+	if (rc)
+		goto fail;
 	if (o->context) {
 		c->ctx = o->context;
 	} else {
@@ -234,6 +246,8 @@ int ferry_client_create(const struct ferry_client_options *o, ferry_client **out
 	*out = c;
 	return FERRY_OK;
 fail:
+	if (o->store && c->store == o->store)
+		c->store = NULL; /* not taken: the caller still owns it */
 	ferry__client_free(c);
 	return rc;
 }
@@ -285,6 +299,8 @@ void ferry__req_done_locked(struct ferry_req *r, int rc)
 	r->rc = rc;
 	r->server = c->server < c->nservers ? c->server : 0;
 	ferry__tokens_complete(&c->tokens, r->op.token, rc);
+	if (r->stored && rc != FERRY_ERR_CANCELLED)
+		ferry__store_completed_locked(c, r); /* cancelled (destroy): kept for the next run */
 	if (c->waiters)
 		pthread_cond_broadcast(&c->cv);
 }
@@ -295,7 +311,7 @@ void ferry__req_done_locked(struct ferry_req *r, int rc)
  * policy (their completions go to rx), or refuses. FERRY_OK or
  * FERRY_ERR_QUEUE_FULL.
  */
-static int make_room_locked(struct ferry_client *c, size_t bytes)
+static int make_room_locked(struct ferry_client *c, size_t count, size_t bytes)
 {
 	size_t maxn = c->cb.max_queued, maxb = c->cb.max_queued_bytes;
 	if (!maxn && !maxb)
@@ -303,12 +319,12 @@ static int make_room_locked(struct ferry_client *c, size_t bytes)
 	for (;;) {
 		struct ferry_session_counts n;
 		ferry__session_counts(c->session, &n);
-		bool full = (maxn && n.queued + 1 > maxn) || (maxb && n.queued_bytes + bytes > maxb);
+		bool full = (maxn && n.queued + count > maxn) || (maxb && n.queued_bytes + bytes > maxb);
 		if (!full)
 			return FERRY_OK;
 		struct ferry_op *old = ferry__session_oldest_queued(c->session);
 		if (c->cb.queue_policy != FERRY_QUEUE_DROP_OLDEST || !old ||
-		    old->kind != FERRY_OP_PUBLISH || (maxb && bytes > maxb)) {
+		    old->kind != FERRY_OP_PUBLISH || (maxb && bytes > maxb) || (maxn && count > maxn)) {
 			c->stats.refused++;
 			return FERRY_ERR_QUEUE_FULL;
 		}
@@ -328,7 +344,7 @@ static int submit(struct ferry_client *c, struct ferry_req *r, ferry_token *toke
 	ferry__lock(&c->mu);
 	int rc = c->destroying ? FERRY_ERR_STATE : FERRY_OK;
 	if (!rc && r->op.kind == FERRY_OP_PUBLISH)
-		rc = make_room_locked(c, r->op.bytes);
+		rc = make_room_locked(c, 1, r->op.bytes);
 	if (!rc)
 		rc = req_issue_locked(c, r, token);
 	if (rc) {
@@ -344,22 +360,16 @@ static int submit(struct ferry_client *c, struct ferry_req *r, ferry_token *toke
 	return FERRY_OK;
 }
 
-int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_t len, int qos,
-                  bool retain, const struct ferry_call *call, ferry_token *token)
+struct ferry_req *ferry__req_publish_new(struct ferry_client *c, const void *topic, size_t tlen,
+                                        const void *payload, size_t len, uint8_t qos,
+                                        bool retain, const struct ferry_call *call)
 {
-	if (!c || !topic || qos < 0 || qos > 2 || (!payload && len))
-		return FERRY_ERR_INVAL;
-	size_t tlen = strlen(topic);
-	int rc = ferry__topic_name_check((const uint8_t *)topic, tlen);
-	if (rc)
-		return rc;
-	if (len > FERRY_VARINT_MAX - tlen - 16)
-		return FERRY_ERR_PACKET_TOO_LARGE;
 	struct ferry_req *r = req_new(c, FERRY_OP_PUBLISH, tlen + 1 + len, call);
 	if (!r)
-		return FERRY_ERR_NOMEM;
+		return NULL;
 	r->topic = (uint8_t *)(r + 1);
-	memcpy(r->topic, topic, tlen + 1);
+	memcpy(r->topic, topic, tlen);
+	r->topic[tlen] = 0;
 	r->topic_len = tlen;
 	r->payload = r->topic + tlen + 1;
 	if (len)
@@ -367,9 +377,120 @@ int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_
 	r->payload_len = len;
 	r->retain = retain;
 	r->op.kind = FERRY_OP_PUBLISH;
-	r->op.qos = (uint8_t)qos;
+	r->op.qos = qos;
 	r->op.bytes = tlen + len;
-	return submit(c, r, token);
+	return r;
+}
+
+/* Checks one message's arguments and makes its request (*out). */
+static int publish_req(struct ferry_client *c, const struct ferry_publish_msg *m,
+                       const struct ferry_call *call, struct ferry_req **out)
+{
+	*out = NULL;
+	if (!m->topic || m->qos < 0 || m->qos > 2 || (!m->payload && m->len))
+		return FERRY_ERR_INVAL;
+	size_t tlen = strlen(m->topic);
+	int rc = ferry__topic_name_check((const uint8_t *)m->topic, tlen);
+	if (rc)
+		return rc;
+	if (m->len > FERRY_VARINT_MAX - tlen - 16)
+		return FERRY_ERR_PACKET_TOO_LARGE;
+	*out = ferry__req_publish_new(c, m->topic, tlen, m->payload, m->len, (uint8_t)m->qos,
+	                              m->retain, call);
+	return *out ? FERRY_OK : FERRY_ERR_NOMEM;
+}
+
+static void free_reqs(struct ferry_req **reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ferry__req_free(reqs[i]);
+}
+
+/*
+ * Queues n publishes at once, in order, all or none: under the lock they
+ * get room and tokens; the QoS 1/2 ones are then committed to the store
+ * (without the lock, so concurrent publishers share commits) and all are
+ * queued. Takes the requests (freed on failure).
+ */
+static int submit_publishes(struct ferry_client *c, struct ferry_req **reqs, size_t n,
+                            ferry_token *tokens)
+{
+	struct ferry_req *one, **stored = n == 1 ? &one : malloc(n * sizeof *stored);
+	if (!stored) {
+		free_reqs(reqs, n);
+		return FERRY_ERR_NOMEM;
+	}
+	size_t ns = 0, bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += reqs[i]->op.bytes;
+	ferry__lock(&c->mu);
+	int rc = c->destroying ? FERRY_ERR_STATE : make_room_locked(c, n, bytes);
+	for (size_t i = 0; i < n && !rc; i++) {
+		reqs[i]->op.token = c->next_token++;
+		if (c->store && reqs[i]->op.qos > 0)
+			stored[ns++] = reqs[i];
+	}
+	ferry__unlock(&c->mu);
+	if (!rc && ns)
+		rc = ferry__store_put(c, stored, ns);
+	if (stored != &one)
+		free(stored);
+	if (rc) {
+		free_reqs(reqs, n);
+		return rc;
+	}
+	ferry__lock(&c->mu);
+	for (size_t i = 0; i < n; i++) {
+		struct ferry_req *r = reqs[i];
+		r->stored = c->store && r->op.qos > 0;
+		if (tokens) {
+			tokens[i] = r->op.token;
+			if (ferry__tokens_add(&c->tokens, r->op.token))
+				ferry__log(c, FERRY_LOG_ERROR, "out of memory: ferry_wait cannot follow token %llu",
+				           (unsigned long long)r->op.token);
+		}
+		ferry__session_enqueue(c->session, &r->op);
+	}
+	bool live = c->state == FERRY_CS_CONNECTED;
+	ferry__unlock(&c->mu);
+	if (live)
+		ferry__ctx_kick_tx(c);
+	return FERRY_OK;
+}
+
+int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_t len, int qos,
+                  bool retain, const struct ferry_call *call, ferry_token *token)
+{
+	if (!c)
+		return FERRY_ERR_INVAL;
+	struct ferry_publish_msg m = {topic, payload, len, qos, retain};
+	struct ferry_req *r;
+	int rc = publish_req(c, &m, call, &r);
+	if (rc)
+		return rc;
+	return submit_publishes(c, &r, 1, token);
+}
+
+int ferry_publish_many(ferry_client *c, const struct ferry_publish_msg *msgs, size_t n,
+                       const struct ferry_call *call, ferry_token *tokens)
+{
+	if (!c || !msgs || n == 0 || n > SIZE_MAX / sizeof(struct ferry_req *))
+		return FERRY_ERR_INVAL;
+	struct ferry_req **reqs = malloc(n * sizeof *reqs);
+	if (!reqs)
+		return FERRY_ERR_NOMEM;
+	int rc = FERRY_OK;
+	size_t made = 0;
+	for (; made < n && !rc; made++)
+		rc = publish_req(c, &msgs[made], call, &reqs[made]);
+	if (rc) {
+		free_reqs(reqs, made - 1);
+		free(reqs);
+		return rc;
+	}
+	rc = submit_publishes(c, reqs, n, tokens);
+	free(reqs);
+	return rc;
 }
 
 /* Subscriptions held (c->mu held). */
@@ -389,8 +510,7 @@ void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter
 	free(s);
 }
 
-/* Records (or updates) a subscription: filter, QoS and callback. */
-static int set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
+int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
                              ferry_message_cb fn, void *user)
 {
 	struct ferry_sub_cb *s = ferry__topic_index_get(c->subs, filter.p, filter.len);
@@ -457,7 +577,7 @@ int ferry_subscribe_many(ferry_client *c, const struct ferry_subscription *subs,
 	ferry__lock(&c->mu);
 	int rc = FERRY_OK;
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = set_sub_cb_locked(c, r->entries[i].filter, (uint8_t)subs[i].qos,
+		rc = ferry__set_sub_cb_locked(c, r->entries[i].filter, (uint8_t)subs[i].qos,
 		                       subs[i].on_message, subs[i].user);
 	ferry__unlock(&c->mu);
 	if (rc) {

@@ -168,6 +168,10 @@ static void on_publish(struct ferry_client *c, const struct ferry_publish *p)
 		if (fresh == 1)
 			ferry__session_in_qos2_delivered(c->session, p->packet_id, h);
 		ferry__unlock(&c->mu);
+		/* Committed before the application sees it: a restart never
+		 * delivers it twice (doc/durability.md). */
+		if (fresh == 1 && c->store)
+			ferry__store_qos2(c, p->packet_id, true);
 		if (fresh < 0) {
 			ferry__lock(&c->mu);
 			ferry__conn_fail_locked(c, FERRY_ERR_NOMEM, "out of memory for QoS 2 state");
@@ -233,6 +237,13 @@ static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason
 	/* A window slot is free (or the drain may be over): tx has work. */
 	ferry__unlock(&c->mu);
 	c->rx_kick = true;
+	if (c->store && type == FERRY_SUBACK && sa)
+		for (size_t i = 0; i < r->nfilters && i < sa->count; i++)
+			if (sa->reasons[i] < 0x80)
+				ferry__store_sub(c, r->entries[i].filter, r->entries[i].options, true);
+	if (c->store && type == FERRY_UNSUBACK)
+		for (size_t i = 0; i < r->nfilters; i++)
+			ferry__store_sub(c, r->filters[i], 0, false);
 	ferry__req_finish(r);
 }
 
@@ -336,6 +347,8 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 		resubscribe_locked(c);
 	c->connected_once = true;
 	ferry__unlock(&c->mu);
+	if (!ca->session_present)
+		ferry__store_qos2_clear(c); /* as the session did in memory */
 	ferry__log(c, FERRY_LOG_INFO, "connected to %s (session present %d)", server,
 	           ca->session_present);
 	ferry__ctx_kick_tx(c);
@@ -405,13 +418,19 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		on_ack(c, p.type, p.u.suback.packet_id, p.u.suback.count ? p.u.suback.reasons[0] : 0,
 		       &p.u.suback);
 		break;
-	case FERRY_PUBREL:
+	case FERRY_PUBREL: {
 		ferry__lock(&c->mu);
-		ferry__session_in_qos2_release(c->session, p.u.ack.packet_id);
+		bool held = ferry__session_in_qos2_release(c->session, p.u.ack.packet_id);
+		ferry__unlock(&c->mu);
+		/* Forgotten by the store before PUBCOMP tells the broker it may reuse the id. */
+		if (held && c->store)
+			ferry__store_qos2(c, p.u.ack.packet_id, false);
+		ferry__lock(&c->mu);
 		queue_ack_locked(c, FERRY_PUBCOMP, p.u.ack.packet_id);
 		ferry__unlock(&c->mu);
 		c->rx_kick = true;
 		break;
+	}
 	case FERRY_PINGRESP:
 		ferry__lock(&c->mu);
 		if (c->ping_outstanding)
@@ -495,6 +514,7 @@ void ferry__rx_readable(struct ferry_client *c)
 		if (got < sizeof c->ctx->rbuf)
 			break; /* drained for now: epoll reports the socket again when more comes */
 	}
+	ferry__store_flush_acked(c);
 	if (c->rx_kick) {
 		c->rx_kick = false;
 		ferry__ctx_kick_tx(c);

@@ -143,7 +143,13 @@ static bool fill_locked(struct ferry_client *c, struct done_chain *done)
 		}
 	}
 	bool draining = c->state == FERRY_CS_DRAINING;
+	uint32_t gen = c->gen;
 	while (ferry__buf_used(&c->wbuf) < TX_BATCH) {
+		if (!draining && c->store && ferry__store_need_load_locked(c)) {
+			ferry__store_load_locked(c); /* drops the lock */
+			if (c->gen != gen || c->state != FERRY_CS_CONNECTED)
+				return false;
+		}
 		struct ferry_op *op = NULL;
 		enum ferry_send_what what = draining ? ferry__session_next_resend(c->session, &op)
 		                                     : ferry__session_next_send(c->session, &op);
@@ -162,6 +168,10 @@ static bool fill_locked(struct ferry_client *c, struct done_chain *done)
 			}
 			return false;
 		}
+		if (c->store && !q0 && (what == FERRY_SEND_PUBLISH || what == FERRY_SEND_PUBREL) &&
+		    ferry__store_note_send_locked(c, what, op) != FERRY_OK)
+			ferry__log(c, FERRY_LOG_ERROR, "store: out of memory, progress of token %llu not"
+			                               " recorded", (unsigned long long)op->token);
 		if (q0) {
 			r->end_seq = c->tx_appended;
 			r->op.next = NULL;
@@ -353,8 +363,10 @@ static void flush(struct ferry_client *c, uint64_t now, struct done_chain *done)
 	uint8_t *p = c->wbuf.p + c->wbuf.off;
 	size_t left = ferry__buf_used(&c->wbuf), total = 0;
 	ferry__unlock(&c->mu);
+	/* What the store must know before these bytes leave (client_store.c). */
+	int src = c->store ? ferry__store_commit_changes(c) : FERRY_OK;
 	int rc = FERRY_OK;
-	while (left && total < TX_ROUND) {
+	while (!src && left && total < TX_ROUND) {
 		size_t put;
 		rc = ferry__tcp_write(fd, p + total, left, &put);
 		if (rc || put == 0)
@@ -372,6 +384,10 @@ static void flush(struct ferry_client *c, uint64_t now, struct done_chain *done)
 	if (total)
 		c->last_sent = now;
 	complete_written(c, done, FERRY_OK, false);
+	if (src) {
+		ferry__conn_fail_locked(c, src, "the store could not record what was about to be sent");
+		return;
+	}
 	if (rc) {
 		ferry__conn_fail_locked(c, FERRY_ERR_IO, "write to the broker failed");
 		return;
@@ -443,6 +459,7 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 	ferry__ctx_heap_update(c);
 	if (done.head)
 		ferry__ctx_post_chain(c->ctx, done.head, done.tail);
+	ferry__store_flush_acked(c);
 	if (more)
 		ferry__ctx_kick_tx(c);
 }

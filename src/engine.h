@@ -96,6 +96,10 @@ struct ferry_req {
 	struct ferry_sub_entry *entries; /* SUBSCRIBE (filters copied in the same allocation) */
 	struct ferry_bytes *filters;     /* UNSUBSCRIBE */
 	uint64_t end_seq;                /* QoS 0 PUBLISH: tx byte count at its end in wbuf */
+	bool stored;                     /* QoS 1/2 PUBLISH kept in c->store */
+	bool restored;                   /* ... by a previous run (no per-call callback) */
+	uint8_t store_state;             /* [tx] the state last recorded in the store */
+	uint16_t store_pid;              /* [tx] ... and its packet id */
 	uint8_t *granted;                /* SUBACK / UNSUBACK codes (owned) */
 	size_t granted_count;
 };
@@ -143,6 +147,16 @@ struct ferry_client {
 	uint32_t connect_timeout_ms;
 	uint16_t max_inflight;
 	struct ferry_client_options cb; /* callbacks, user pointer, policies */
+
+	/* durable store (client_store.c) */
+	struct ferry_store *store;      /* [const] NULL: nothing outlives the process */
+	uint64_t restore_next;          /* [tx] queued rows up to this token are loaded */
+	uint64_t restore_end;           /* [const] tokens up to this were stored by earlier runs */
+	bool restore_done;              /* [c] every queued row of earlier runs is loaded */
+	struct ferry_store_change *tx_changes; /* [tx] state changes to commit before writing */
+	size_t tx_nchanges, tx_capchanges;
+	uint64_t *acked;                /* [c] stored messages completed: to remove */
+	size_t nacked, capacked;
 
 	/* session and requests [c] */
 	struct ferry_session *session;
@@ -298,10 +312,46 @@ void ferry__req_done_locked(struct ferry_req *req, int rc);
 /* Run req's callbacks and free it (rx thread, no lock held). */
 void ferry__req_finish(struct ferry_req *req);
 void ferry__req_free(struct ferry_req *req);
+/* A PUBLISH request with copies of topic and payload (no token yet), or NULL. */
+struct ferry_req *ferry__req_publish_new(struct ferry_client *c, const void *topic, size_t tlen,
+                                        const void *payload, size_t len, uint8_t qos,
+                                        bool retain, const struct ferry_call *call);
 void ferry__client_free(struct ferry_client *c);
+/* Record (or update) a subscription: filter, QoS and callback (c->mu held). */
+int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
+                             ferry_message_cb fn, void *user);
 /* Remove the per-subscription callback of a filter, if any (c->mu held). */
 void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter);
 void ferry__log(struct ferry_client *c, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* client_store.c: the client's use of its durable store (doc/durability.md).
+ * Store calls are made with no client lock held unless noted. */
+/* At create: take or make the store, open it for the client id, restore what
+ * was in flight (and the inbound QoS 2 ids and the subscriptions); the
+ * queued rows are left to ferry__store_load. No lock needed (not shared yet). */
+int ferry__store_attach(struct ferry_client *c, const struct ferry_client_options *o);
+/* Commit n new QoS 1/2 publishes (their tokens assigned) before they are queued. */
+int ferry__store_put(struct ferry_client *c, struct ferry_req *const *reqs, size_t n);
+/* tx, c->mu held: whether queued rows of earlier runs must be loaded before
+ * the outbox head may be sent. */
+bool ferry__store_need_load_locked(struct ferry_client *c);
+/* tx, c->mu held on entry and exit (dropped inside): load the next batch of
+ * queued rows into the outbox, in order. */
+void ferry__store_load_locked(struct ferry_client *c);
+/* tx, c->mu held: packet `what` of op is about to be encoded: note the state
+ * change the store must record before the bytes are written. */
+int ferry__store_note_send_locked(struct ferry_client *c, int what, struct ferry_op *op);
+/* tx, no lock: commit the noted changes. */
+int ferry__store_commit_changes(struct ferry_client *c);
+/* c->mu held: a stored publish completed (not cancelled): remove it later. */
+void ferry__store_completed_locked(struct ferry_client *c, struct ferry_req *r);
+/* No lock: remove the completed publishes from the store. */
+void ferry__store_flush_acked(struct ferry_client *c);
+/* rx, no lock: inbound QoS 2 ids, subscriptions. Failures are logged and counted. */
+void ferry__store_qos2(struct ferry_client *c, uint16_t id, bool add);
+void ferry__store_qos2_clear(struct ferry_client *c);
+void ferry__store_sub(struct ferry_client *c, struct ferry_bytes filter, uint8_t options, bool add);
+void ferry__store_free(struct ferry_client *c);
 
 #endif

@@ -332,6 +332,46 @@ void ferry__session_enqueue_front(struct ferry_session *s, struct ferry_op *op)
 	s->queued_bytes += op->bytes;
 }
 
+void ferry__session_enqueue_ordered(struct ferry_session *s, struct ferry_op *op)
+{
+	struct ferry_op *at = s->outbox.head;
+	while (at && at->token < op->token)
+		at = at->next;
+	if (!at) {
+		ferry__session_enqueue(s, op);
+		return;
+	}
+	op->state = FERRY_OPS_QUEUED;
+	op->packet_id = 0;
+	op->dup = false;
+	op->xnext = NULL;
+	op->next = at;
+	op->prev = at->prev;
+	if (at->prev)
+		at->prev->next = op;
+	else
+		s->outbox.head = op;
+	at->prev = op;
+	s->queued++;
+	s->queued_bytes += op->bytes;
+}
+
+bool ferry__session_restore(struct ferry_session *s, struct ferry_op *op, bool released,
+                            uint16_t packet_id)
+{
+	if (!is_pub_qos(op) || packet_id == 0 || (released && op->qos != 2) ||
+	    tab_find(&s->ids, packet_id) < s->ids.cap || tab_reserve(&s->ids) != 0)
+		return false;
+	op->packet_id = packet_id;
+	op->state = released ? FERRY_OPS_WAIT_COMP : FERRY_OPS_WAIT_ACK;
+	op->dup = true;
+	op->xnext = NULL;
+	tab_insert(&s->ids, packet_id, op);
+	list_append(&s->inflight, op);
+	s->inflight_pub++;
+	return true;
+}
+
 /* ---- sending -------------------------------------------------------------------- */
 
 static enum ferry_send_what what_for(const struct ferry_op *op)

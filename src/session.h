@@ -111,6 +111,24 @@ void ferry__session_enqueue(struct ferry_session *s, struct ferry_op *op);
  * before everything queued (used to subscribe again after a lost session). */
 void ferry__session_enqueue_front(struct ferry_session *s, struct ferry_op *op);
 
+/* Insert an op (state QUEUED, no id) into the outbox before the first op
+ * with a larger token, scanning from the head: used for messages restored
+ * from a store, which are older than everything published since. The cost
+ * is the number of ops ahead of it with smaller tokens. */
+void ferry__session_enqueue_ordered(struct ferry_session *s, struct ferry_op *op);
+
+/*
+ * ferry__session_restore - put a QoS 1/2 PUBLISH that a previous run had in
+ * flight back in flight with its packet id: state WAIT_ACK with DUP set,
+ * or (released, QoS 2 only) WAIT_COMP. The next ferry__session_on_connected
+ * resends it (session present) or requeues it (not). Returns false, leaving
+ * op untouched, when the id is 0 or already in use, the op is not a QoS 1/2
+ * PUBLISH, or memory ran out: the caller queues it as a new message instead.
+ * It counts against the window like any in-flight publish.
+ */
+bool ferry__session_restore(struct ferry_session *s, struct ferry_op *op, bool released,
+                            uint16_t packet_id);
+
 /*
  * ferry__session_next_send - the next packet to transmit, in order: first the
  * transmit queue (resends and PUBRELs), then the outbox head if the window

@@ -24,6 +24,7 @@
 #include <ferry/store.h>
 
 #include "platform.h"
+#include "store_common.h"
 
 struct mem_msg {
 	struct ferry_stored_msg m; /* topic/payload/props point into data */
@@ -201,27 +202,18 @@ static int mem_put(void *impl, const struct ferry_stored_msg *msgs, size_t n)
 	return rc;
 }
 
-static int mem_set_state(void *impl, uint64_t token, uint8_t state, uint16_t packet_id)
+static void mem_set_state_locked(struct mem_store *mem, uint64_t token, uint8_t state,
+                                 uint16_t packet_id)
 {
-	struct mem_store *mem = impl;
-	if (state > FERRY_STORE_RELEASED)
-		return FERRY_ERR_INVAL;
-	ferry__lock(&mem->lock);
 	size_t at = msg_lower_bound(mem, token);
-	int rc = FERRY_ERR_NOT_FOUND;
 	if (at < mem->len && mem->msgs[at]->m.token == token) {
 		mem->msgs[at]->m.state = state;
 		mem->msgs[at]->m.packet_id = packet_id;
-		rc = FERRY_OK;
 	}
-	ferry__unlock(&mem->lock);
-	return rc;
 }
 
-static int mem_remove(void *impl, uint64_t token)
+static void mem_remove_locked(struct mem_store *mem, uint64_t token)
 {
-	struct mem_store *mem = impl;
-	ferry__lock(&mem->lock);
 	size_t at = msg_lower_bound(mem, token);
 	if (at < mem->len && mem->msgs[at]->m.token == token) {
 		struct mem_msg *c = mem->msgs[at];
@@ -239,21 +231,43 @@ static int mem_remove(void *impl, uint64_t token)
 		if (mem->head == mem->len)
 			mem->head = mem->len = 0;
 	}
+}
+
+static int mem_update(void *impl, const struct ferry_store_change *changes, size_t n)
+{
+	struct mem_store *mem = impl;
+	if (!ferry__store_changes_valid(changes, n))
+		return FERRY_ERR_INVAL;
+	ferry__lock(&mem->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (changes[i].state == FERRY_STORE_ACKED)
+			mem_remove_locked(mem, changes[i].token);
+		else
+			mem_set_state_locked(mem, changes[i].token, changes[i].state,
+			                     changes[i].packet_id);
+	}
 	ferry__unlock(&mem->lock);
 	return FERRY_OK;
 }
 
-static int mem_scan(void *impl, uint64_t after, size_t max,
+
+static int mem_scan(void *impl, uint64_t after, size_t max, int which,
                     int (*fn)(void *arg, const struct ferry_stored_msg *m), void *arg)
 {
 	struct mem_store *mem = impl;
-	if (!fn)
+	if (!fn || which < FERRY_SCAN_ALL || which > FERRY_SCAN_INFLIGHT)
 		return FERRY_ERR_INVAL;
 	ferry__lock(&mem->lock);
 	int rc = FERRY_OK;
 	size_t at = after == UINT64_MAX ? mem->len : msg_lower_bound(mem, after + 1);
-	for (size_t done = 0; at < mem->len && done < max && !rc; at++, done++)
-		rc = fn(arg, &mem->msgs[at]->m);
+	for (size_t done = 0; at < mem->len && done < max && !rc; at++) {
+		const struct ferry_stored_msg *m = &mem->msgs[at]->m;
+		if ((which == FERRY_SCAN_QUEUED && m->state != FERRY_STORE_QUEUED) ||
+		    (which == FERRY_SCAN_INFLIGHT && m->state == FERRY_STORE_QUEUED))
+			continue;
+		done++;
+		rc = fn(arg, m);
+	}
 	ferry__unlock(&mem->lock);
 	return rc;
 }
@@ -456,8 +470,7 @@ static const struct ferry_store_ops mem_ops = {
     .struct_size = sizeof(struct ferry_store_ops),
     .open = mem_open,
     .put = mem_put,
-    .set_state = mem_set_state,
-    .remove = mem_remove,
+    .update = mem_update,
     .scan = mem_scan,
     .count = mem_count,
     .qos2_add = mem_qos2_add,

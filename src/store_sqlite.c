@@ -42,8 +42,10 @@
  * commit: while one cohort is being written the other queues (measured:
  * 4 threads at FULL, ~2.3 puts per commit; 8 threads, ~4.2).
  *
- * Other operations (set_state, remove, qos2_*, sub_*) are single statements
- * in autocommit under db_lock; they are not counted as group commits.
+ * Update applies its changes in one transaction under db_lock (the client
+ * batches the state changes of everything one send round writes); qos2_*
+ * and sub_* are single statements in autocommit. Neither is counted as a
+ * group commit.
  *
  * Scan streams rows with a prepared SELECT ... WHERE client = ? AND token > ?
  * ORDER BY token LIMIT ?, checking each row's checksum and ranges. Bad rows
@@ -60,6 +62,7 @@
 #include <string.h>
 
 #include "platform.h"
+#include "store_common.h"
 #include "store_sqlite.h"
 
 enum {
@@ -74,6 +77,8 @@ enum {
 	ST_STATE,
 	ST_REMOVE,
 	ST_SCAN,
+	ST_SCAN_QUEUED,
+	ST_SCAN_INFLIGHT,
 	ST_COUNT,
 	ST_QUAR_MOVE,
 	ST_Q2_ADD,
@@ -106,6 +111,14 @@ static const char *const stmt_sql[ST_N] = {
     [ST_REMOVE] = "DELETE FROM messages WHERE client = ?1 AND token = ?2",
     [ST_SCAN] = "SELECT token, qos, retain, state, packet_id, topic, payload, props, checksum"
                 " FROM messages WHERE client = ?1 AND token > ?2 ORDER BY token LIMIT ?3",
+    [ST_SCAN_QUEUED] = "SELECT token, qos, retain, state, packet_id, topic, payload, props,"
+                       " checksum FROM messages WHERE client = ?1 AND token > ?2 AND state = 0"
+                       " ORDER BY token LIMIT ?3",
+    /* Served by the partial index messages_inflight (schema version 2): as
+     * cheap with a million messages queued as with none. */
+    [ST_SCAN_INFLIGHT] = "SELECT token, qos, retain, state, packet_id, topic, payload, props,"
+                         " checksum FROM messages WHERE client = ?1 AND token > ?2"
+                         " AND state != 0 ORDER BY token LIMIT ?3",
     [ST_COUNT] = "SELECT count(*), coalesce(sum(length(topic) + length(payload)), 0)"
                  " FROM messages WHERE client = ?1",
     [ST_QUAR_MOVE] = "INSERT INTO quarantine(client, token, qos, retain, state, packet_id, topic,"
@@ -343,36 +356,37 @@ out:
 	return rc;
 }
 
-static int sql_set_state(void *impl, uint64_t token, uint8_t state, uint16_t packet_id)
+/* One change inside update's transaction; db_lock held. A row failing its
+ * checksum is left as it is (not laundered) for scan to quarantine. */
+static int apply_change(struct sql_store *s, const struct ferry_store_change *ch)
 {
-	struct sql_store *s = impl;
-	if (state > FERRY_STORE_RELEASED || token > (uint64_t)INT64_MAX)
-		return FERRY_ERR_INVAL;
-	ferry__lock(&s->db_lock);
-	int rc = FERRY_ERR_STATE;
-	if (s->client) {
-		sqlite3_stmt *st = s->st[ST_STATE];
-		bind_client(s, st);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)token);
-		sqlite3_bind_int(st, 3, state);
-		sqlite3_bind_int(st, 4, packet_id);
-		rc = run(s, ST_STATE);
-		/* No row changed: unknown token, or a row failing its checksum
-		 * (left as it is for scan to quarantine). */
-		if (!rc && sqlite3_changes(s->db) == 0)
-			rc = FERRY_ERR_NOT_FOUND;
-	}
-	ferry__unlock(&s->db_lock);
-	return rc;
+	if (ch->state == FERRY_STORE_ACKED)
+		return run_client_int(s, ST_REMOVE, (sqlite3_int64)ch->token);
+	sqlite3_stmt *st = s->st[ST_STATE];
+	bind_client(s, st);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)ch->token);
+	sqlite3_bind_int(st, 3, ch->state);
+	sqlite3_bind_int(st, 4, ch->packet_id);
+	return run(s, ST_STATE);
 }
 
-static int sql_remove(void *impl, uint64_t token)
+static int sql_update(void *impl, const struct ferry_store_change *changes, size_t n)
 {
 	struct sql_store *s = impl;
-	if (token > (uint64_t)INT64_MAX)
-		return FERRY_OK; /* never stored */
+	if (!ferry__store_changes_valid(changes, n))
+		return FERRY_ERR_INVAL;
 	ferry__lock(&s->db_lock);
-	int rc = run_client_int(s, ST_REMOVE, (sqlite3_int64)token);
+	int rc = s->client ? FERRY_OK : FERRY_ERR_STATE;
+	bool txn = !rc && n > 1;
+	if (txn)
+		rc = run(s, ST_BEGIN);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (changes[i].token <= (uint64_t)INT64_MAX) /* others were never stored */
+			rc = apply_change(s, &changes[i]);
+	if (txn && !rc)
+		rc = run(s, ST_COMMIT);
+	if (txn && rc && !sqlite3_get_autocommit(s->db))
+		run(s, ST_ROLLBACK);
 	ferry__unlock(&s->db_lock);
 	return rc;
 }
@@ -433,10 +447,12 @@ struct scan_pass {
 };
 
 /* One SELECT: delivers good rows, collects up to BAD_MAX bad ones. */
-static int scan_pass(struct sql_store *s, struct scan_pass *p,
+static int scan_pass(struct sql_store *s, struct scan_pass *p, int which,
                      int (*fn)(void *arg, const struct ferry_stored_msg *m), void *arg)
 {
-	sqlite3_stmt *st = s->st[ST_SCAN];
+	sqlite3_stmt *st = s->st[which == FERRY_SCAN_QUEUED     ? ST_SCAN_QUEUED
+	                         : which == FERRY_SCAN_INFLIGHT ? ST_SCAN_INFLIGHT
+	                                                        : ST_SCAN];
 	bind_client(s, st);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)p->after);
 	sqlite3_bind_int64(st, 3, p->left > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)p->left);
@@ -460,11 +476,11 @@ static int scan_pass(struct sql_store *s, struct scan_pass *p,
 	return rc;
 }
 
-static int sql_scan(void *impl, uint64_t after, size_t max,
+static int sql_scan(void *impl, uint64_t after, size_t max, int which,
                     int (*fn)(void *arg, const struct ferry_stored_msg *m), void *arg)
 {
 	struct sql_store *s = impl;
-	if (!fn)
+	if (!fn || which < FERRY_SCAN_ALL || which > FERRY_SCAN_INFLIGHT)
 		return FERRY_ERR_INVAL;
 	if (after >= (uint64_t)INT64_MAX || max == 0)
 		return FERRY_OK;
@@ -472,7 +488,7 @@ static int sql_scan(void *impl, uint64_t after, size_t max,
 	int rc = s->client ? FERRY_OK : FERRY_ERR_STATE;
 	struct scan_pass p = {.after = after, .left = max};
 	while (!rc) {
-		rc = scan_pass(s, &p, fn, arg);
+		rc = scan_pass(s, &p, which, fn, arg);
 		if (p.n_bad) {
 			int qrc = quarantine(s, p.bad, p.n_bad);
 			if (!rc)
@@ -642,8 +658,7 @@ static const struct ferry_store_ops sql_ops = {
     .struct_size = sizeof(struct ferry_store_ops),
     .open = sql_open,
     .put = sql_put,
-    .set_state = sql_set_state,
-    .remove = sql_remove,
+    .update = sql_update,
     .scan = sql_scan,
     .count = sql_count,
     .qos2_add = sql_qos2_add,

@@ -3,7 +3,7 @@
  * tables, the checksum of a message row, the checks made when a file is
  * opened and the migrations between schema versions.
  *
- * Format (version 1). Every table but meta is keyed by client id, so one
+ * Format (version 2). Every table but meta is keyed by client id, so one
  * file can hold many clients:
  *   meta(key, value)          'format' = 'ferry', 'schema_version' = N
  *   messages(client, token, qos, retain, state, packet_id, topic, payload,
@@ -12,6 +12,7 @@
  *   subscriptions(client, filter, options)
  *   quarantine(id, <the columns of messages>, reason, at): rows that failed
  *            their checksum, moved aside by scan, never deleted by ferry.
+ *   index messages_inflight on messages(client, token) where state != 0
  *   clients(client, max_token): the highest token ever put per client,
  *            raised in the same transaction as the put, so open can report
  *            it even after every message was acknowledged and removed
@@ -27,7 +28,12 @@
  *   version > current           -> FERRY_ERR_STORE_VERSION (never touched)
  *   version < current           -> migrate one step at a time, each step and
  *                                  its new version number in one transaction
- *   then PRAGMA quick_check must say "ok", else FERRY_ERR_STORE_CORRUPT.
+ *   then the file must be as long as its header says (a truncated file is
+ *   FERRY_ERR_STORE_CORRUPT), and a file of up to QUICK_CHECK_PAGES pages
+ *   must pass PRAGMA quick_check. A larger one is not read whole at open
+ *   (that would make opening cost grow with the number of messages):
+ *   damage there is met by the reads that touch it, which fail with
+ *   FERRY_ERR_STORE_CORRUPT and are reported then.
  * Not a database at all (random bytes) makes SQLite answer SQLITE_NOTADB at
  * the first read, which ferry__sqlite_err maps to FERRY_ERR_STORE_CORRUPT.
  */
@@ -53,12 +59,16 @@ static const char schema_v1[] =
     "INSERT INTO meta VALUES('format', 'ferry'), ('schema_version', 1);";
 
 /*
- * migrations[v] takes a file from version v to v + 1 (index 0 unused: the
- * current schema is created directly). Version 1 is the first, so the table
- * is empty; the next format change adds its step here and bumps
- * FERRY__SQLITE_SCHEMA_VERSION.
+ * migrations[v] takes a file from version v to v + 1 (index 0 unused). A
+ * new file is created at version 1 and migrated like any old file, so every
+ * step runs on every new store and stays tested.
+ *  1 -> 2: a partial index of the messages in flight (state != 0), so a
+ *          client finds them at create without reading the queued ones.
  */
-static const char *const migrations[FERRY__SQLITE_SCHEMA_VERSION] = {NULL};
+static const char *const migrations[FERRY__SQLITE_SCHEMA_VERSION] = {
+    NULL,
+    "CREATE INDEX messages_inflight ON messages(client, token) WHERE state != 0;",
+};
 
 int ferry__sqlite_err(int sqlite_rc)
 {
@@ -238,6 +248,40 @@ static int migrate_step(sqlite3 *db, sqlite3_int64 v)
 	return rc;
 }
 
+/* Files up to this many pages (32 MiB at 4 KiB pages) are checked whole at open. */
+#define QUICK_CHECK_PAGES 8192
+
+/*
+ * The database header (SQLite file format, section 1.3) holds the page size
+ * at offset 16 (big-endian, 1 meaning 65536) and, when the "version valid
+ * for" number at 92 equals the change counter at 24, the size in pages at
+ * 28. A file shorter than that lost its tail. In WAL mode the header counts
+ * only checkpointed pages, which are all in the file, so this never refuses
+ * a sound file. Sets *pages (0 when unknown).
+ */
+static int check_length(sqlite3 *db, uint32_t *pages)
+{
+	*pages = 0;
+	const char *path = sqlite3_db_filename(db, "main");
+	FILE *f = path && *path ? fopen(path, "rb") : NULL;
+	if (!f)
+		return FERRY_OK; /* in memory, or SQLite knows better */
+	unsigned char h[100];
+	size_t got = fread(h, 1, sizeof h, f);
+	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	fclose(f);
+	if (got < sizeof h || size < 0)
+		return FERRY_OK; /* empty: a new file */
+	uint32_t psize = (uint32_t)h[16] << 8 | h[17];
+	if (psize == 1)
+		psize = 65536;
+	uint32_t count = (uint32_t)h[28] << 24 | (uint32_t)h[29] << 16 | (uint32_t)h[30] << 8 | h[31];
+	if (memcmp(h + 24, h + 92, 4) != 0)
+		return FERRY_OK;
+	*pages = count;
+	return (uint64_t)count * psize > (uint64_t)size ? FERRY_ERR_STORE_CORRUPT : FERRY_OK;
+}
+
 static int quick_check(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
@@ -274,5 +318,9 @@ int ferry__sqlite_schema_open(sqlite3 *db)
 		if (rc)
 			return rc;
 	}
-	return quick_check(db);
+	uint32_t pages = 0;
+	rc = check_length(db, &pages);
+	if (!rc && pages <= QUICK_CHECK_PAGES)
+		rc = quick_check(db);
+	return rc;
 }

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include <ferry/error.h>
+#include <ferry/store.h>
 #include <ferry/version.h>
 
 #ifdef __cplusplus
@@ -240,6 +241,21 @@ struct ferry_client_options {
 	 * in a row). ferry then waits reconnect_max_ms between attempts instead
 	 * of fighting; `count` is how many takeovers it has seen in a row. */
 	void (*on_takeover)(ferry_client *c, void *user, int count);
+
+	/* Durability (doc/durability.md). QoS 1/2 publishes are kept in a
+	 * store until acknowledged, with the in-flight state, the inbound QoS 2
+	 * packet ids awaiting PUBREL and the subscriptions. Without a store
+	 * they live in memory and survive reconnects but not the process.
+	 * With store_path (or a store), ferry_publish at QoS 1/2 returns only
+	 * once the message is committed, and a client created again on the
+	 * same store and client id resumes: unacknowledged messages are sent
+	 * again (in order, streamed from the store as the window allows),
+	 * delivery-complete fires for them when acknowledged, and no inbound
+	 * QoS 2 message whose id was stored is delivered twice. */
+	const char *store_path;          /* a SQLite file (created if absent), NULL = none */
+	int store_sync;                  /* enum ferry_store_sync for store_path (default NORMAL) */
+	struct ferry_store *store;       /* or a store of your own (then store_path must be NULL);
+	                                    the client owns it once create succeeds */
 };
 
 #define FERRY_CLIENT_OPTIONS_INIT                                                          \
@@ -259,7 +275,12 @@ struct ferry_client_options {
  * struct_size too small), FERRY_ERR_URI, FERRY_ERR_TOPIC_NAME (will topic),
  * FERRY_ERR_CLIENT_ID (3.1: empty or over 23 bytes; 3.1.1: empty without
  * clean_session), FERRY_ERR_UTF8 / FERRY_ERR_UTF8_NUL (client id),
- * FERRY_ERR_NOMEM, FERRY_ERR_SYSTEM (threads could not be started).
+ * FERRY_ERR_NOMEM, FERRY_ERR_SYSTEM (threads could not be started), and
+ * with a store: FERRY_ERR_STORE_CORRUPT (not a ferry store, truncated,
+ * damaged), FERRY_ERR_STORE_VERSION (written by a newer ferry),
+ * FERRY_ERR_STORE_IO. On failure a store given in opts is not taken (the
+ * caller still owns it). Creating is quick however many messages are
+ * stored: only those in flight are read at once.
  * Thread safety: any thread; from a callback too.
  */
 FERRY_API int ferry_client_create(const struct ferry_client_options *opts, ferry_client **out);
@@ -313,10 +334,46 @@ FERRY_API int ferry_disconnect(ferry_client *c, int timeout_ms, const struct fer
  * Errors: FERRY_ERR_INVAL (NULL topic, qos not 0..2, payload NULL with a
  * length), FERRY_ERR_TOPIC_NAME, FERRY_ERR_UTF8, FERRY_ERR_UTF8_NUL,
  * FERRY_ERR_PACKET_TOO_LARGE, FERRY_ERR_NOMEM, FERRY_ERR_QUEUE_FULL (the
- * outbox is at its limit and the policy is FERRY_QUEUE_REJECT_NEW).
+ * outbox is at its limit and the policy is FERRY_QUEUE_REJECT_NEW), and
+ * with a store at QoS 1/2: FERRY_ERR_STORE_FULL (no space: nothing
+ * stored is lost, publishing works again once there is room),
+ * FERRY_ERR_STORE_IO. With a store, a QoS 1/2 publish returns FERRY_OK
+ * only once the message is committed (concurrent callers share commits).
  */
 FERRY_API int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_t len,
                             int qos, bool retain, const struct ferry_call *call, ferry_token *token);
+
+/* One message of ferry_publish_many. */
+struct ferry_publish_msg {
+	const char *topic;
+	const void *payload;
+	size_t len;
+	int qos;
+	bool retain;
+};
+
+/*
+ * ferry_publish_many - publish n messages at once, in order: all are
+ * accepted or none (same errors as ferry_publish; a bad message makes the
+ * call fail before anything is queued). With a store, the QoS 1/2 ones
+ * are committed in one transaction. `call` applies to each message;
+ * tokens (may be NULL) receives n tokens.
+ */
+FERRY_API int ferry_publish_many(ferry_client *c, const struct ferry_publish_msg *msgs, size_t n,
+                                 const struct ferry_call *call, ferry_token *tokens);
+
+/*
+ * ferry_stored_list - call fn for every message the store holds for this
+ * client (unacknowledged QoS 1/2 publishes, queued or in flight), in token
+ * order: after a restart, these are what the previous run published and
+ * the broker has not acknowledged yet, each with its token. The view is
+ * valid during fn only; fn returning non-zero stops the listing (that
+ * value is returned). fn must not call ferry_publish on this client.
+ * Errors: FERRY_ERR_INVAL, FERRY_ERR_STORE_IO, FERRY_ERR_NOMEM.
+ * Thread safety: any thread, callbacks too.
+ */
+FERRY_API int ferry_stored_list(ferry_client *c,
+                                int (*fn)(void *arg, const struct ferry_stored_msg *m), void *arg);
 
 /* One topic filter to subscribe to. on_message (may be NULL) gets the
  * messages that match this filter instead of the client-wide callback. */
@@ -391,6 +448,9 @@ struct ferry_stats {
 	uint64_t refused;              /* publishes refused by a full outbox */
 	uint64_t takeovers;            /* client-id takeovers detected */
 	uint64_t last_ping_rtt_us;     /* PINGREQ -> PINGRESP of the latest ping, 0 if none */
+	uint64_t restored;             /* messages restored from the store (in flight or queued) so far */
+	uint64_t store_errors;         /* store operations that failed (each is logged) */
+	uint64_t store_quarantined;    /* stored rows set aside because they failed their checksum */
 };
 
 /* ferry_client_stats - copy the counters. Thread safety: any thread, callbacks too. */

@@ -39,6 +39,21 @@ enum ferry_store_state {
 	FERRY_STORE_QUEUED = 0,   /* in the outbox, never sent */
 	FERRY_STORE_SENT = 1,     /* PUBLISH sent, awaiting PUBACK (QoS 1) or PUBREC (QoS 2) */
 	FERRY_STORE_RELEASED = 2, /* PUBREC received and PUBREL sent, awaiting PUBCOMP */
+	FERRY_STORE_ACKED = 3,    /* update only: acknowledged (or dropped), remove it */
+};
+
+/* Which messages a scan visits. */
+enum ferry_store_scan {
+	FERRY_SCAN_ALL = 0,      /* every message */
+	FERRY_SCAN_QUEUED = 1,   /* state QUEUED only (the outbox) */
+	FERRY_SCAN_INFLIGHT = 2, /* state SENT or RELEASED only (cheap however many are queued) */
+};
+
+/* One change of a stored message, for update. */
+struct ferry_store_change {
+	uint64_t token;
+	uint8_t state;      /* SENT, RELEASED, or ACKED (remove) */
+	uint16_t packet_id; /* SENT and RELEASED: the id the message was sent with (1..65535) */
 };
 
 /* An outbound message as stored. */
@@ -80,18 +95,19 @@ struct ferry_store_ops {
 	 * half-stored: FERRY_ERR_STORE_FULL (no space), FERRY_ERR_STORE_IO. */
 	int (*put)(void *impl, const struct ferry_stored_msg *msgs, size_t n);
 
-	/* Record a message's progress (state and packet id); FERRY_ERR_NOT_FOUND
-	 * for a token not stored. */
-	int (*set_state)(void *impl, uint64_t token, uint8_t state, uint16_t packet_id);
+	/* Apply n >= 1 changes atomically, in order: record a message's
+	 * progress (state and packet id; the client calls this before the
+	 * packet is written to the socket) or forget it (ACKED). Tokens not
+	 * stored are skipped (a message may have been dropped meanwhile).
+	 * FERRY_ERR_INVAL for a bad state or id; FERRY_ERR_STORE_* as put. */
+	int (*update)(void *impl, const struct ferry_store_change *changes, size_t n);
 
-	/* Forget an acknowledged (or dropped) message. Unknown tokens are FERRY_OK. */
-	int (*remove)(void *impl, uint64_t token);
-
-	/* Call fn for up to `max` messages with token > after, in token order;
-	 * fn returning non-zero stops the scan (that value is returned). The
-	 * views are valid during fn only. Rows that fail their checksum are
-	 * moved aside (see quarantined) and skipped. */
-	int (*scan)(void *impl, uint64_t after, size_t max,
+	/* Call fn for up to `max` messages with token > after, in token order,
+	 * of the kind `which` (enum ferry_store_scan); fn returning non-zero
+	 * stops the scan (that value is returned). The views are valid during
+	 * fn only. Rows that fail their checksum are moved aside (see
+	 * quarantined) and skipped. */
+	int (*scan)(void *impl, uint64_t after, size_t max, int which,
 	            int (*fn)(void *arg, const struct ferry_stored_msg *m), void *arg);
 
 	/* How many messages are stored and their topic + payload bytes. */
@@ -117,7 +133,9 @@ struct ferry_store_ops {
 };
 
 /* A store: its operations and their state. Owned by whoever created it
- * until given to a client, which then owns it. */
+ * until given to a client (ferry_client_options.store), which then owns it
+ * and frees it with ferry_store_free: ops->close(impl), then free() of this
+ * struct, so a store of your own must allocate it with malloc. */
 struct ferry_store {
 	const struct ferry_store_ops *ops;
 	void *impl;

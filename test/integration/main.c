@@ -30,6 +30,8 @@ int main(int argc, char **argv)
 	register_reconnect_suite();
 	register_tools_suite();
 	register_samples_suite();
+	register_store_suite();
+	register_crash_suite();
 
 	return test_run(argc, argv);
 }

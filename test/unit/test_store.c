@@ -30,6 +30,19 @@ struct env {
 	uint64_t max_token; /* as reported by the last open */
 };
 
+/* One change through the batch interface. */
+static int set_state(struct ferry_store *s, uint64_t token, uint8_t state, uint16_t id)
+{
+	struct ferry_store_change ch = {.token = token, .state = state, .packet_id = id};
+	return s->ops->update(s->impl, &ch, 1);
+}
+
+static int remove_msg(struct ferry_store *s, uint64_t token)
+{
+	struct ferry_store_change ch = {.token = token, .state = FERRY_STORE_ACKED};
+	return s->ops->update(s->impl, &ch, 1);
+}
+
 static int env_open(struct env *e, const char *client)
 {
 	if (e->kind == MEMORY) {
@@ -157,7 +170,7 @@ static int collect(void *arg, const struct ferry_stored_msg *m)
 static struct seen scan_all(struct ferry_store *s, uint64_t after, size_t max)
 {
 	struct seen w = {0};
-	ASSERT_RC(s->ops->scan(s->impl, after, max, collect, &w), FERRY_OK);
+	ASSERT_RC(s->ops->scan(s->impl, after, max, FERRY_SCAN_ALL, collect, &w), FERRY_OK);
 	return w;
 }
 
@@ -184,7 +197,7 @@ static void put_scan_order(struct env *e)
 	CU_ASSERT_EQUAL(w.tokens[1], 6);
 	CU_ASSERT_EQUAL(scan_all(e->s, 7, 100).n, 0);
 	struct seen stop = {.stop_after = 2};
-	ASSERT_RC(e->s->ops->scan(e->s->impl, 0, 100, collect, &stop), 77);
+	ASSERT_RC(e->s->ops->scan(e->s->impl, 0, 100, FERRY_SCAN_ALL, collect, &stop), 77);
 	CU_ASSERT_EQUAL(stop.n, 2);
 }
 
@@ -235,7 +248,7 @@ static void views_are_copies(struct env *e)
 	topic[0] = 'z';
 	memset(big, 0xcc, sizeof big);
 	struct view_check v = {0};
-	ASSERT_RC(e->s->ops->scan(e->s->impl, 0, 10, check_view, &v), FERRY_OK);
+	ASSERT_RC(e->s->ops->scan(e->s->impl, 0, 10, FERRY_SCAN_ALL, check_view, &v), FERRY_OK);
 	CU_ASSERT_EQUAL(v.calls, 2);
 	CU_ASSERT_EQUAL(v.ok, 2);
 }
@@ -244,13 +257,14 @@ static void set_state_and_remove(struct env *e)
 {
 	for (uint64_t t = 1; t <= 4; t++)
 		ASSERT_RC(put_one(e->s, t, 5), FERRY_OK);
-	ASSERT_RC(e->s->ops->set_state(e->s->impl, 2, FERRY_STORE_SENT, 42), FERRY_OK);
-	ASSERT_RC(e->s->ops->set_state(e->s->impl, 3, FERRY_STORE_RELEASED, 65535), FERRY_OK);
-	ASSERT_RC(e->s->ops->set_state(e->s->impl, 99, FERRY_STORE_SENT, 1), FERRY_ERR_NOT_FOUND);
-	ASSERT_RC(e->s->ops->set_state(e->s->impl, 2, 3, 1), FERRY_ERR_INVAL);
-	ASSERT_RC(e->s->ops->remove(e->s->impl, 1), FERRY_OK);
-	ASSERT_RC(e->s->ops->remove(e->s->impl, 1), FERRY_OK); /* unknown: fine */
-	ASSERT_RC(e->s->ops->remove(e->s->impl, 1000), FERRY_OK);
+	ASSERT_RC(set_state(e->s, 2, FERRY_STORE_SENT, 42), FERRY_OK);
+	ASSERT_RC(set_state(e->s, 3, FERRY_STORE_RELEASED, 65535), FERRY_OK);
+	ASSERT_RC(set_state(e->s, 99, FERRY_STORE_SENT, 1), FERRY_OK); /* unknown: skipped */
+	ASSERT_RC(set_state(e->s, 2, 4, 1), FERRY_ERR_INVAL);
+	ASSERT_RC(set_state(e->s, 2, FERRY_STORE_SENT, 0), FERRY_ERR_INVAL); /* sent needs an id */
+	ASSERT_RC(remove_msg(e->s, 1), FERRY_OK);
+	ASSERT_RC(remove_msg(e->s, 1), FERRY_OK); /* unknown: fine */
+	ASSERT_RC(remove_msg(e->s, 1000), FERRY_OK);
 	struct seen w = scan_all(e->s, 0, 10);
 	CU_ASSERT_EQUAL_FATAL(w.n, 3);
 	CU_ASSERT_EQUAL(w.tokens[0], 2);
@@ -263,12 +277,64 @@ static void set_state_and_remove(struct env *e)
 	CU_ASSERT_EQUAL(w.bad_views, 0); /* set_state kept the checksum right */
 }
 
+static struct seen scan_kind(struct ferry_store *s, uint64_t after, size_t max, int which)
+{
+	struct seen w = {0};
+	ASSERT_RC(s->ops->scan(s->impl, after, max, which, collect, &w), FERRY_OK);
+	return w;
+}
+
+/* A batch of changes applies in order and at once; scans pick by state. */
+static void update_batch_and_scan_kinds(struct env *e)
+{
+	for (uint64_t t = 1; t <= 8; t++)
+		ASSERT_RC(put_one(e->s, t, 3), FERRY_OK);
+	struct ferry_store_change ch[] = {
+	    {.token = 2, .state = FERRY_STORE_SENT, .packet_id = 11},
+	    {.token = 5, .state = FERRY_STORE_SENT, .packet_id = 12},
+	    {.token = 5, .state = FERRY_STORE_RELEASED, .packet_id = 12},
+	    {.token = 7, .state = FERRY_STORE_SENT, .packet_id = 13},
+	    {.token = 1, .state = FERRY_STORE_ACKED},
+	    {.token = 77, .state = FERRY_STORE_SENT, .packet_id = 1}, /* not stored: skipped */
+	};
+	ASSERT_RC(e->s->ops->update(e->s->impl, ch, 6), FERRY_OK);
+	struct seen in = scan_kind(e->s, 0, 10, FERRY_SCAN_INFLIGHT);
+	CU_ASSERT_EQUAL_FATAL(in.n, 3);
+	CU_ASSERT_EQUAL(in.tokens[0], 2);
+	CU_ASSERT_EQUAL(in.tokens[1], 5);
+	CU_ASSERT_EQUAL(in.state[1], FERRY_STORE_RELEASED);
+	CU_ASSERT_EQUAL(in.pid[1], 12);
+	CU_ASSERT_EQUAL(in.tokens[2], 7);
+	struct seen q = scan_kind(e->s, 0, 10, FERRY_SCAN_QUEUED);
+	CU_ASSERT_EQUAL_FATAL(q.n, 4);
+	CU_ASSERT_EQUAL(q.tokens[0], 3);
+	CU_ASSERT_EQUAL(q.tokens[1], 4);
+	CU_ASSERT_EQUAL(q.tokens[2], 6);
+	CU_ASSERT_EQUAL(q.tokens[3], 8);
+	/* after and max apply to the kind picked */
+	q = scan_kind(e->s, 4, 2, FERRY_SCAN_QUEUED);
+	CU_ASSERT_EQUAL_FATAL(q.n, 2);
+	CU_ASSERT_EQUAL(q.tokens[0], 6);
+	CU_ASSERT_EQUAL(q.tokens[1], 8);
+	CU_ASSERT_EQUAL(scan_all(e->s, 0, 10).n, 7);
+	CU_ASSERT_EQUAL(in.bad_views + q.bad_views, 0);
+	/* A bad change refuses the whole batch: nothing applied. */
+	struct ferry_store_change bad[] = {
+	    {.token = 3, .state = FERRY_STORE_ACKED},
+	    {.token = 4, .state = 9},
+	};
+	ASSERT_RC(e->s->ops->update(e->s->impl, bad, 2), FERRY_ERR_INVAL);
+	ASSERT_RC(e->s->ops->update(e->s->impl, bad, 0), FERRY_ERR_INVAL);
+	ASSERT_RC(e->s->ops->scan(e->s->impl, 0, 10, 7, collect, &q), FERRY_ERR_INVAL);
+	CU_ASSERT_EQUAL(scan_all(e->s, 0, 10).n, 7);
+}
+
 static void reopen_reports_max_token(struct env *e)
 {
 	for (uint64_t t = 1; t <= 10; t++)
 		ASSERT_RC(put_one(e->s, t, (size_t)t), FERRY_OK);
-	ASSERT_RC(e->s->ops->set_state(e->s->impl, 4, FERRY_STORE_SENT, 7), FERRY_OK);
-	ASSERT_RC(e->s->ops->remove(e->s->impl, 3), FERRY_OK);
+	ASSERT_RC(set_state(e->s, 4, FERRY_STORE_SENT, 7), FERRY_OK);
+	ASSERT_RC(remove_msg(e->s, 3), FERRY_OK);
 	env_reopen(e, "client-a");
 	CU_ASSERT_EQUAL(e->max_token, 10);
 	struct seen w = scan_all(e->s, 0, 100);
@@ -281,7 +347,7 @@ static void reopen_reports_max_token(struct env *e)
 	CU_ASSERT_EQUAL(w.bad_views, 0);
 	/* Even with every message acknowledged, tokens are not reused. */
 	for (uint64_t t = 1; t <= 10; t++)
-		ASSERT_RC(e->s->ops->remove(e->s->impl, t), FERRY_OK);
+		ASSERT_RC(remove_msg(e->s, t), FERRY_OK);
 	env_reopen(e, "client-a");
 	CU_ASSERT_EQUAL(e->max_token, 10);
 	CU_ASSERT_EQUAL(scan_all(e->s, 0, 100).n, 0);
@@ -352,7 +418,7 @@ static void count_msgs_and_bytes(struct env *e)
 	ASSERT_RC(e->s->ops->count(e->s->impl, &n, &bytes), FERRY_OK);
 	CU_ASSERT_EQUAL(n, 3);
 	CU_ASSERT_EQUAL(bytes, 3 + 10 + 4 + 4 + 40);
-	ASSERT_RC(e->s->ops->remove(e->s->impl, 13), FERRY_OK);
+	ASSERT_RC(remove_msg(e->s, 13), FERRY_OK);
 	ASSERT_RC(e->s->ops->count(e->s->impl, &n, &bytes), FERRY_OK);
 	CU_ASSERT_EQUAL(n, 2);
 	CU_ASSERT_EQUAL(bytes, 3 + 10 + 4);
@@ -385,6 +451,7 @@ static const struct {
     {"put and scan in token order", put_scan_order},
     {"scan views are the store's copies", views_are_copies},
     {"set_state and remove", set_state_and_remove},
+    {"update batch and scan kinds", update_batch_and_scan_kinds},
     {"reopen reports the highest token", reopen_reports_max_token},
     {"qos2 ids", qos2_ids},
     {"subscriptions", subscriptions},
@@ -419,10 +486,11 @@ ROW(4)
 ROW(5)
 ROW(6)
 ROW(7)
-static void (*const memory_fns[])(void) = {memory_0, memory_1, memory_2, memory_3,
-                                           memory_4, memory_5, memory_6, memory_7};
-static void (*const sqlite_fns[])(void) = {sqlite_0, sqlite_1, sqlite_2, sqlite_3,
-                                           sqlite_4, sqlite_5, sqlite_6, sqlite_7};
+ROW(8)
+static void (*const memory_fns[])(void) = {memory_0, memory_1, memory_2, memory_3, memory_4,
+                                           memory_5, memory_6, memory_7, memory_8};
+static void (*const sqlite_fns[])(void) = {sqlite_0, sqlite_1, sqlite_2, sqlite_3, sqlite_4,
+                                           sqlite_5, sqlite_6, sqlite_7, sqlite_8};
 _Static_assert(sizeof memory_fns / sizeof memory_fns[0] == N_BOTH, "one wrapper per row");
 
 /* ---- SQLite only ---------------------------------------------------- */
@@ -481,7 +549,7 @@ static void test_two_clients_one_file(void)
 	ASSERT_RC(put_one(b, 50, 4), FERRY_OK);
 	ASSERT_RC(a->ops->qos2_add(a->impl, 5), FERRY_OK);
 	ASSERT_RC(b->ops->sub_put(b->impl, "b/#", 1), FERRY_OK);
-	ASSERT_RC(b->ops->remove(b->impl, 2), FERRY_OK); /* a's token 2: not b's to remove */
+	ASSERT_RC(remove_msg(b, 2), FERRY_OK); /* a's token 2: not b's to remove */
 	CU_ASSERT_EQUAL(scan_all(a, 0, 10).n, 3);
 	struct seen w = scan_all(b, 0, 10);
 	CU_ASSERT_EQUAL(w.n, 2);
@@ -571,6 +639,45 @@ static void test_newer_version_refused(void)
 	remove_db(path);
 }
 
+/* A version 1 file (no in-flight index) is migrated to the current version,
+ * its messages intact, and the in-flight scan then uses the new index. */
+static void test_migrates_version_1(void)
+{
+	char path[64];
+	temp_path(path, sizeof path);
+	struct ferry_store *s = NULL;
+	uint64_t max;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	for (uint64_t t = 1; t <= 6; t++)
+		ASSERT_RC(put_one(s, t, 5), FERRY_OK);
+	ASSERT_RC(set_state(s, 4, FERRY_STORE_SENT, 40), FERRY_OK);
+	ferry_store_free(s);
+	/* Back to what version 1 wrote. */
+	side_exec(path, "DROP INDEX messages_inflight;"
+	                "UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+	CU_ASSERT_EQUAL(side_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+	                               " AND name = 'messages_inflight'"),
+	                0);
+	s = NULL;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
+	CU_ASSERT_EQUAL(side_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+	                FERRY__SQLITE_SCHEMA_VERSION);
+	CU_ASSERT_EQUAL(side_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+	                               " AND name = 'messages_inflight'"),
+	                1);
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	CU_ASSERT_EQUAL(max, 6);
+	struct seen w = scan_kind(s, 0, 10, FERRY_SCAN_INFLIGHT);
+	CU_ASSERT_EQUAL_FATAL(w.n, 1);
+	CU_ASSERT_EQUAL(w.tokens[0], 4);
+	CU_ASSERT_EQUAL(w.pid[0], 40);
+	CU_ASSERT_EQUAL(scan_all(s, 0, 10).n, 6);
+	CU_ASSERT_EQUAL(w.bad_views, 0);
+	ferry_store_free(s);
+	remove_db(path);
+}
+
 static void test_corrupt_row_quarantined(void)
 {
 	char path[64];
@@ -591,7 +698,7 @@ static void test_corrupt_row_quarantined(void)
 	ASSERT_RC(s->ops->quarantined(s->impl, &q), FERRY_OK);
 	CU_ASSERT_EQUAL(q, 0);
 	/* set_state does not bless the bad row with a fresh checksum. */
-	ASSERT_RC(s->ops->set_state(s->impl, 3, FERRY_STORE_SENT, 9), FERRY_ERR_NOT_FOUND);
+	ASSERT_RC(set_state(s, 3, FERRY_STORE_SENT, 9), FERRY_OK); /* the row is left as it was */
 	struct seen w = scan_all(s, 0, 4);
 	CU_ASSERT_EQUAL_FATAL(w.n, 4); /* max 4 good rows, the bad one not counted */
 	CU_ASSERT_EQUAL(w.tokens[0], 1);
@@ -613,7 +720,7 @@ static void test_corrupt_row_quarantined(void)
 	ferry_store_free(s);
 	/* The quarantined token still counts for the highest token at reopen. */
 	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
-	ASSERT_RC(s->ops->remove(s->impl, 5), FERRY_ERR_STATE); /* before open */
+	ASSERT_RC(remove_msg(s, 5), FERRY_ERR_STATE); /* before open */
 	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
 	CU_ASSERT_EQUAL(max, 5);
 	ferry_store_free(s);
@@ -660,15 +767,15 @@ static void test_disk_full(void)
 	size_t n = 0, ok = 0;
 	ASSERT_RC(s->ops->count(s->impl, &n, NULL), FERRY_OK);
 	CU_ASSERT_EQUAL(n, stored);
-	ASSERT_RC(s->ops->scan(s->impl, 0, 1000, check_full_payload, &ok), FERRY_OK);
+	ASSERT_RC(s->ops->scan(s->impl, 0, 1000, FERRY_SCAN_ALL, check_full_payload, &ok), FERRY_OK);
 	CU_ASSERT_EQUAL(ok, stored);
 	ASSERT_RC(put_kb(s, t), FERRY_ERR_STORE_FULL); /* still full */
 	for (uint64_t r = 1; r <= 10; r++)
-		ASSERT_RC(s->ops->remove(s->impl, r), FERRY_OK);
+		ASSERT_RC(remove_msg(s, r), FERRY_OK);
 	ASSERT_RC(put_kb(s, t), FERRY_OK);
 	ASSERT_RC(put_kb(s, t + 1), FERRY_OK);
 	ok = 0;
-	ASSERT_RC(s->ops->scan(s->impl, 0, 1000, check_full_payload, &ok), FERRY_OK);
+	ASSERT_RC(s->ops->scan(s->impl, 0, 1000, FERRY_SCAN_ALL, check_full_payload, &ok), FERRY_OK);
 	CU_ASSERT_EQUAL(ok, stored - 10 + 2);
 	ferry_store_free(s);
 	remove_db(path);
@@ -732,7 +839,7 @@ static void test_group_commit(void)
 	CU_ASSERT(commits < puts);
 	CU_ASSERT(commits > 0);
 	struct order_check c = {0};
-	ASSERT_RC(s->ops->scan(s->impl, 0, SIZE_MAX, check_order, &c), FERRY_OK);
+	ASSERT_RC(s->ops->scan(s->impl, 0, SIZE_MAX, FERRY_SCAN_ALL, check_order, &c), FERRY_OK);
 	CU_ASSERT_EQUAL(c.n, GC_THREADS * GC_PER_THREAD);
 	CU_ASSERT_EQUAL(c.out_of_order, 0);
 	ferry_store_free(s);
@@ -789,7 +896,7 @@ static int hold_and_start(void *arg, const struct ferry_stored_msg *m)
 static void run_held(struct ferry_store *s, struct held_put *puts, int n)
 {
 	struct hold h = {.puts = puts, .n = n};
-	ASSERT_RC(s->ops->scan(s->impl, 0, 1, hold_and_start, &h), FERRY_OK);
+	ASSERT_RC(s->ops->scan(s->impl, 0, 1, FERRY_SCAN_ALL, hold_and_start, &h), FERRY_OK);
 	CU_ASSERT_EQUAL_FATAL(h.started, n);
 	for (int i = 0; i < n; i++)
 		pthread_join(puts[i].th, NULL);
@@ -879,6 +986,7 @@ void register_store_suite(void)
 	         test_foreign_database_is_corrupt);
 	test_add(s, "sqlite: a truncated database is corrupt", test_truncated_database);
 	test_add(s, "sqlite: a newer schema version is refused", test_newer_version_refused);
+	test_add(s, "sqlite: a version 1 file is migrated", test_migrates_version_1);
 	test_add(s, "sqlite: a corrupt row is quarantined", test_corrupt_row_quarantined);
 	test_add(s, "sqlite: a full disk loses nothing", test_disk_full);
 	test_add(s, "sqlite: concurrent puts share commits", test_group_commit);
