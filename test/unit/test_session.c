@@ -567,6 +567,74 @@ static void test_reconnect_no_session(void)
 	end_session(s);
 }
 
+/* Restored from a store: in flight under their old ids, resent with DUP
+ * (or PUBREL) on a session, sent again as new messages without one. */
+static void test_restore_inflight(void)
+{
+	for (int present = 0; present < 2; present++) {
+		snprintf(ctx, sizeof ctx, "session present %d", present);
+		struct ferry_session *s = new_session(10);
+		struct ferry_op a, b, c, d, e, *done = NULL;
+		op_init(&a, K_PUB, 1, 3, 5);
+		op_init(&b, K_PUB, 2, 4, 5);
+		op_init(&c, K_PUB, 2, 5, 5);
+		op_init(&d, K_PUB, 1, 6, 5);
+		op_init(&e, K_PUB, 0, 7, 5);
+		CHECK(ferry__session_restore(s, &a, false, 700));
+		CHECK(ferry__session_restore(s, &b, true, 9));
+		CHECK(ferry__session_restore(s, &c, false, 65535));
+		CHECK(!ferry__session_restore(s, &d, false, 700)); /* id taken: refused */
+		CHECK(!ferry__session_restore(s, &d, true, 8));    /* released is QoS 2 only */
+		CHECK(!ferry__session_restore(s, &d, false, 0));
+		CHECK(!ferry__session_restore(s, &e, false, 8));   /* QoS 0 is never in flight */
+		CHECK(d.packet_id == 0);
+		EXPECT_COUNTS(s, 0, 0, 3, 3, 0);
+		EXPECT_SEND(s, FERRY_SEND_NONE, NULL); /* nothing moves before a connection */
+		ferry__session_on_connected(s, present, &done);
+		if (present) {
+			CHECK(done == NULL);
+			EXPECT_SEND(s, FERRY_SEND_PUBLISH, &a);
+			CHECK(a.dup && a.packet_id == 700);
+			EXPECT_SEND(s, FERRY_SEND_PUBREL, &b);
+			CHECK(b.packet_id == 9);
+			EXPECT_SEND(s, FERRY_SEND_PUBLISH, &c);
+			CHECK(c.dup && c.packet_id == 65535);
+			CHECK(ack(s, FERRY_PUBCOMP, 9, 0, &done) == FERRY_ACK_DONE && done == &b);
+		} else {
+			CHECK(done == &b && b.next == NULL); /* PUBREC'd: the broker has it */
+			EXPECT_SEND(s, FERRY_SEND_PUBLISH, &a);
+			CHECK(!a.dup && a.packet_id != 700);
+			EXPECT_SEND(s, FERRY_SEND_PUBLISH, &c);
+			CHECK(!c.dup);
+		}
+		end_session(s);
+	}
+}
+
+/* Restored queued messages go before newer ones, after older ones. */
+static void test_enqueue_ordered(void)
+{
+	snprintf(ctx, sizeof ctx, "enqueue_ordered");
+	struct ferry_session *s = new_session(100);
+	struct ferry_op o[6];
+	const uint64_t tokens[6] = {100, 101, 2, 3, 1, 200};
+	for (int i = 0; i < 6; i++)
+		op_init(&o[i], K_PUB, 1, tokens[i], (size_t)i + 1);
+	ferry__session_enqueue(s, &o[0]);
+	ferry__session_enqueue(s, &o[1]);
+	ferry__session_enqueue_ordered(s, &o[2]);
+	ferry__session_enqueue_ordered(s, &o[3]);
+	ferry__session_enqueue_ordered(s, &o[4]);
+	ferry__session_enqueue_ordered(s, &o[5]);
+	EXPECT_COUNTS(s, 6, 21, 0, 0, 0);
+	const int order[] = {4, 2, 3, 0, 1, 5};
+	for (int i = 0; i < 6; i++) {
+		EXPECT_SEND(s, FERRY_SEND_PUBLISH, &o[order[i]]);
+		CHECK(o[order[i]].state == FERRY_OPS_WAIT_ACK && o[order[i]].packet_id != 0);
+	}
+	end_session(s);
+}
+
 static void test_take_all(void)
 {
 	struct ferry_op o[7];
@@ -1057,6 +1125,8 @@ void register_session_suite(void)
 	test_add(s, "reconnect with session present", test_reconnect_session_present);
 	test_add(s, "reconnect without session", test_reconnect_no_session);
 	test_add(s, "take_all order", test_take_all);
+	test_add(s, "restored in-flight messages", test_restore_inflight);
+	test_add(s, "restored queued messages keep token order", test_enqueue_ordered);
 	test_add(s, "next_resend never starts new sends", test_next_resend);
 	test_add(s, "inbound QoS 2 duplicates and release", test_inbound_qos2);
 	test_add(s, "drop-oldest helpers", test_drop_oldest);
