@@ -23,7 +23,8 @@ enum {
 	OPT_WILL_RETAIN,
 	OPT_HELP,
 	OPT_VERSION,
-	OPT_NOT_YET, /* TLS options and --store */
+	OPT_STORE,
+	OPT_NOT_YET, /* TLS options */
 };
 
 /*
@@ -78,7 +79,8 @@ static const struct tool_opt table[] = {
     {"key", OPT_NOT_YET, "FILE", NULL, NULL},
     {"tls-version", OPT_NOT_YET, "VER", NULL, NULL},
     {"insecure", OPT_NOT_YET, NULL, NULL, NULL},
-    {"store", OPT_NOT_YET, "PATH", NULL, NULL},
+    {"store", OPT_STORE, "FILE",
+     BOTH("keep the session and unacknowledged QoS 1/2 messages in this SQLite file (needs -i)")},
 };
 
 #define NOPTS (sizeof table / sizeof table[0])
@@ -118,7 +120,7 @@ static void print_help(const struct tool_options *o)
 		printf("  %-28s %s\n", left, h);
 	}
 	puts("\nNot yet supported: TLS (--cafile, --capath, --cert, --key, --tls-version,\n"
-	     "--insecure, mqtts:// URLs) and a persistent store (--store).\n");
+	     "--insecure, mqtts:// URLs).\n");
 	puts("Exit status: 0 success; 1 other error (I/O, lost connection, rejected\n"
 	     "operation); 2 bad arguments; 3 connection failed or refused; 4 timeout (-W).");
 }
@@ -317,6 +319,8 @@ static const char **string_field(struct tool_options *o, int id)
 		return &o->will_topic;
 	case OPT_WILL_PAYLOAD:
 		return &o->will_payload;
+	case OPT_STORE:
+		return &o->store;
 	default:
 		return NULL;
 	}
@@ -377,8 +381,7 @@ static int take_option(struct tool_options *o, int id, const char *arg, const ch
 			    o, "bad protocol version '%s' (mqttv31, mqttv311 or mqttv5)", arg);
 		return 0;
 	case OPT_NOT_YET:
-		return usage_error(o, "--%s is not yet supported (no TLS or persistent store yet)",
-		                   name);
+		return usage_error(o, "--%s is not yet supported (no TLS yet)", name);
 	default:
 		return take_number(o, id, arg);
 	}
@@ -394,6 +397,8 @@ static int check_options(struct tool_options *o)
 		return usage_error(o, "no message given (-m, -f, -s, -l or -n)");
 	if (!o->clean && !o->id)
 		return usage_error(o, "-c (keep the session) needs a fixed client id (-i)");
+	if (o->store && !o->id)
+		return usage_error(o, "--store needs a fixed client id (-i): the store is keyed by it");
 	if (!o->will_topic && (o->will_payload || o->will_qos || o->will_retain))
 		return usage_error(
 		    o, "--will-payload, --will-qos and --will-retain need --will-topic");
@@ -629,6 +634,7 @@ static void client_options(struct tool_run *r, struct ferry_client_options *co,
 	co->mqtt_version = o->version;
 	co->keepalive_s = o->keepalive;
 	co->clean_session = o->clean;
+	co->store_path = o->store;
 	co->username = o->username;
 	co->password = o->password;
 	co->password_len = o->password ? strlen(o->password) : 0;
@@ -671,8 +677,10 @@ static int create_client(struct tool_run *r, ferry_message_cb on_message)
 	if (!rc)
 		return TOOL_EXIT_OK;
 	r->client = NULL;
-	tool_report(r->opt, "invalid client options", rc);
-	return rc == FERRY_ERR_NOMEM || rc == FERRY_ERR_SYSTEM ? TOOL_EXIT_ERROR : TOOL_EXIT_USAGE;
+	bool store = rc <= FERRY_ERR_STORE_IO && rc >= FERRY_ERR_STORE_VERSION;
+	tool_report(r->opt, store ? "cannot use the --store file" : "invalid client options", rc);
+	return rc == FERRY_ERR_NOMEM || rc == FERRY_ERR_SYSTEM || store ? TOOL_EXIT_ERROR
+	                                                                : TOOL_EXIT_USAGE;
 }
 
 /* Connect failures that come from the options themselves (client id, will). */

@@ -73,6 +73,7 @@ struct tool_options {
 	int timeout_s; /* -W, 0 = none */
 	bool verbose;
 	bool debug;
+	const char *store; /* --store: SQLite file for the session and unacknowledged messages */
 	char *uri_copy;  /* private copy of -L, split in place */
 	char id_buf[32]; /* generated client id */
 	char uri[300];   /* "tcp://host:port" built after parsing */

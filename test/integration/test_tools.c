@@ -342,7 +342,7 @@ static void test_bad_arguments_exit_2(void)
 	    {"-t", "a", "-m", "x", NULL},           /* a ferry-pub option */
 	    {"-t", "a", "-C", "0", NULL},           /* count must be positive */
 	    {"-t", "a", "-W", "-1", NULL},          /* timeout must be positive */
-	    {"-t", "a", "--store", "/tmp/s", NULL}, /* store: not yet */
+	    {"-t", "a", "--store", "/tmp/s", NULL}, /* store without -i */
 	};
 	struct proc p;
 	for (size_t i = 0; i < sizeof pub_cases / sizeof pub_cases[0]; i++) {
@@ -422,6 +422,49 @@ static void test_round_trip_at_each_qos(void)
 		snprintf(want, sizeof want, "ready\n%s\n", msg);
 		CU_ASSERT_STRING_EQUAL(sub.obuf, want);
 	}
+}
+
+/* --store: the round trip works through the store, which ends empty; a
+ * file that is not a ferry store is refused clearly (exit 1). */
+static void test_store_option(void)
+{
+	char dir[] = "/tmp/ferry-tools-XXXXXX", path[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/pub.db", dir);
+	struct proc sub, pub;
+	const char *const extra[] = {"-t", "tools/store/msg", "-q", "2", "-C", "2", NULL};
+	CU_ASSERT_FATAL(start_ready_sub(&sub, "tools/store", extra) == 0);
+	const char *const args[] = {"-h", "127.0.0.1", "-p", port, "-t",    "tools/store/msg", "-q",
+	                            "2",  "-i",        "tools-store", "--store", path, "-m",
+	                            "kept until acknowledged", NULL};
+	ASSERT_EXIT(run_tool(&pub, "ferry-pub", args, NULL), 0, &pub);
+	ASSERT_EXIT(proc_wait(&sub, deadline()), 0, &sub);
+	CU_ASSERT_STRING_EQUAL(sub.obuf, "ready\nkept until acknowledged\n");
+	struct ferry_store_sqlite_options so = FERRY_STORE_SQLITE_OPTIONS_INIT;
+	so.path = path;
+	struct ferry_store *st = NULL;
+	uint64_t max = 0;
+	size_t n = 99;
+	ASSERT_RC(ferry_store_sqlite_new(&so, &st), FERRY_OK);
+	if (st) {
+		ASSERT_RC(st->ops->open(st->impl, "tools-store", &max), FERRY_OK);
+		CU_ASSERT(max >= 1); /* it was stored */
+		ASSERT_RC(st->ops->count(st->impl, &n, NULL), FERRY_OK);
+		CU_ASSERT_EQUAL(n, 0); /* and removed once acknowledged */
+		ferry_store_free(st);
+	}
+	FILE *f = fopen(path, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("this is not a database, just some text that is long enough to look like one. "
+	      "padding padding padding padding padding padding padding padding padding\n",
+	      f);
+	fclose(f);
+	ASSERT_EXIT(run_tool(&pub, "ferry-pub", args, NULL), 1, &pub);
+	CU_ASSERT_PTR_NOT_NULL(strstr(pub.ebuf, "--store"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(pub.ebuf, "FERRY_ERR_STORE_CORRUPT"));
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
 static void test_verbose_prints_topic_and_payload(void)
@@ -541,6 +584,7 @@ void register_tools_suite(void)
 	test_add(s, "-W timeout exits 4", test_timeout_exit_4);
 	test_add(s, "ferry-pub to ferry-sub at QoS 0, 1 and 2", test_round_trip_at_each_qos);
 	test_add(s, "-v prints topic and payload", test_verbose_prints_topic_and_payload);
+	test_add(s, "--store keeps messages until acknowledged", test_store_option);
 	test_add(s, "-l publishes each stdin line", test_stdin_lines_one_message_each);
 	test_add(s, "-s and -f publish one message", test_stdin_file_and_file_one_message);
 	test_add(s, "-n and clearing a retained message", test_null_message_and_clearing_retained);
