@@ -45,7 +45,10 @@ void ferry__rx_run_event(struct ferry_event *ev)
 {
 	struct ferry_client *c = ev->c;
 	if (ev->kind == FERRY_EV_OP_DONE) {
-		ferry__req_finish((struct ferry_req *)((char *)ev - offsetof(struct ferry_req, ev)));
+		struct ferry_req *r = (struct ferry_req *)((char *)ev - offsetof(struct ferry_req, ev));
+		if (r->stored && r->rc != FERRY_ERR_CANCELLED)
+			ferry__store_flush_acked(c); /* its row goes before its callbacks run */
+		ferry__req_finish(r);
 		return;
 	}
 	if (ev->kind == FERRY_EV_LOG) {
@@ -65,6 +68,42 @@ void ferry__rx_run_event(struct ferry_event *ev)
 }
 
 /* ---- what arrived --------------------------------------------------------- */
+
+/*
+ * Runs a completion now, or for a stored publish at the end of the read
+ * batch, once its row is removed (ferry__store_flush_acked in
+ * ferry__rx_readable): the application never hears of an acknowledgement
+ * that ferry_stored_list still shows. Stored completions keep their order.
+ */
+static void finish_or_defer(struct ferry_client *c, struct ferry_req *r)
+{
+	if (!r->stored) {
+		ferry__req_finish(r);
+		return;
+	}
+	r->ev.next = NULL;
+	if (c->rx_done_tail)
+		c->rx_done_tail->ev.next = &r->ev;
+	else
+		c->rx_done = r;
+	c->rx_done_tail = r;
+}
+
+static void finish_deferred(struct ferry_client *c)
+{
+	if (!c->rx_done)
+		return;
+	ferry__store_flush_acked(c);
+	struct ferry_req *r = c->rx_done;
+	c->rx_done = c->rx_done_tail = NULL;
+	while (r) {
+		struct ferry_req *next =
+		    r->ev.next ? (struct ferry_req *)((char *)r->ev.next - offsetof(struct ferry_req, ev))
+		               : NULL;
+		ferry__req_finish(r);
+		r = next;
+	}
+}
 
 /* Queues an acknowledgement for tx (c->mu held). */
 static void queue_ack_locked(struct ferry_client *c, int type, uint16_t id)
@@ -244,7 +283,7 @@ static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason
 	if (c->store && type == FERRY_UNSUBACK)
 		for (size_t i = 0; i < r->nfilters; i++)
 			ferry__store_sub(c, r->filters[i], 0, false);
-	ferry__req_finish(r);
+	finish_or_defer(c, r);
 }
 
 /*
@@ -362,7 +401,7 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 		ferry__req_finish(creq);
 	while (done) {
 		struct ferry_op *next = done->next;
-		ferry__req_finish(done->owner);
+		finish_or_defer(c, done->owner);
 		done = next;
 	}
 }
@@ -514,7 +553,7 @@ void ferry__rx_readable(struct ferry_client *c)
 		if (got < sizeof c->ctx->rbuf)
 			break; /* drained for now: epoll reports the socket again when more comes */
 	}
-	ferry__store_flush_acked(c);
+	finish_deferred(c);
 	if (c->rx_kick) {
 		c->rx_kick = false;
 		ferry__ctx_kick_tx(c);

@@ -331,15 +331,20 @@ void ferry__store_flush_acked(struct ferry_client *c)
 	if (!c->store)
 		return;
 	ferry__lock(&c->mu);
+	/* One remover at a time, and a caller returns only once every removal
+	 * started before it is committed: completions run after their rows went. */
+	while (c->acked_busy)
+		pthread_cond_wait(&c->cv, &c->mu);
 	uint64_t *tokens = c->acked;
 	size_t n = c->nacked, cap = c->capacked;
-	c->acked = NULL;
-	c->nacked = c->capacked = 0;
-	ferry__unlock(&c->mu);
 	if (!n) {
-		free(tokens);
+		ferry__unlock(&c->mu);
 		return;
 	}
+	c->acked = NULL;
+	c->nacked = c->capacked = 0;
+	c->acked_busy = true;
+	ferry__unlock(&c->mu);
 	struct ferry_store_change *ch = malloc(n * sizeof *ch);
 	int rc = ch ? FERRY_OK : FERRY_ERR_NOMEM;
 	for (size_t i = 0; ch && i < n; i++)
@@ -350,11 +355,13 @@ void ferry__store_flush_acked(struct ferry_client *c)
 	if (rc)
 		store_error(c, rc, "removing acknowledged messages");
 	ferry__lock(&c->mu);
+	c->acked_busy = false;
 	if (!c->acked) { /* give the buffer back for the next round */
 		c->acked = tokens;
 		c->capacked = cap;
 		tokens = NULL;
 	}
+	pthread_cond_broadcast(&c->cv);
 	ferry__unlock(&c->mu);
 	free(tokens);
 }

@@ -157,6 +157,7 @@ struct ferry_client {
 	size_t tx_nchanges, tx_capchanges;
 	uint64_t *acked;                /* [c] stored messages completed: to remove */
 	size_t nacked, capacked;
+	bool acked_busy;                /* [c] a thread is removing a batch (others wait on cv) */
 
 	/* session and requests [c] */
 	struct ferry_session *session;
@@ -221,6 +222,8 @@ struct ferry_client {
 	struct ferry_frame_reader reader;
 	uint32_t rx_gen;             /* generation the reader belongs to */
 	bool rx_kick;                /* tx has work from this read batch: kick once at its end */
+	struct ferry_req *rx_done, *rx_done_tail; /* stored publishes completed in this read batch:
+	                                             finished once their rows are removed */
 
 	/* destruction [c] */
 	bool destroying;
@@ -346,7 +349,8 @@ int ferry__store_note_send_locked(struct ferry_client *c, int what, struct ferry
 int ferry__store_commit_changes(struct ferry_client *c);
 /* c->mu held: a stored publish completed (not cancelled): remove it later. */
 void ferry__store_completed_locked(struct ferry_client *c, struct ferry_req *r);
-/* No lock: remove the completed publishes from the store. */
+/* No lock: remove the completed publishes from the store; returns once every
+ * removal started before the call (by any thread) is committed. */
 void ferry__store_flush_acked(struct ferry_client *c);
 /* rx, no lock: inbound QoS 2 ids, subscriptions. Failures are logged and counted. */
 void ferry__store_qos2(struct ferry_client *c, uint16_t id, bool add);
