@@ -91,9 +91,9 @@ static void finish_or_defer(struct ferry_client *c, struct ferry_req *r)
 
 static void finish_deferred(struct ferry_client *c)
 {
+	ferry__store_flush_acked(c); /* also QoS 1 progress noted by tx meanwhile */
 	if (!c->rx_done)
 		return;
-	ferry__store_flush_acked(c);
 	struct ferry_req *r = c->rx_done;
 	c->rx_done = c->rx_done_tail = NULL;
 	while (r) {
@@ -581,6 +581,7 @@ static void cancel_list(struct ferry_op *op)
 
 void ferry__rx_retire(struct ferry_client *c)
 {
+	ferry__store_flush_acked(c); /* what waited for a batch is recorded before the end */
 	ferry__lock(&c->mu);
 	struct ferry_op *ops = ferry__session_take_all(c->session);
 	struct ferry_req *extra[2] = {c->connect_req, c->disconnect_req};

@@ -167,7 +167,7 @@ void ferry__store_free(struct ferry_client *c)
 	ferry_store_free(c->store);
 	c->store = NULL;
 	free(c->tx_changes);
-	free(c->acked);
+	free(c->pending);
 }
 
 /* ---- publishing ------------------------------------------------------------- */
@@ -288,7 +288,12 @@ int ferry__store_note_send_locked(struct ferry_client *c, int what, struct ferry
 	if (r->store_state == state && r->store_pid == op->packet_id)
 		return FERRY_OK; /* a resend under the recorded id */
 	struct ferry_store_change ch = {.token = op->token, .state = state, .packet_id = op->packet_id};
-	int rc = push_change(&c->tx_changes, &c->tx_nchanges, &c->tx_capchanges, ch);
+	/* QoS 2 must be recorded before the bytes leave (the broker must never
+	 * see it under two ids). QoS 1 may wait for the next batch: a crash
+	 * before it is recorded sends it again under a new id, which at least
+	 * once allows, and spares a commit per send round. */
+	int rc = op->qos == 2 ? push_change(&c->tx_changes, &c->tx_nchanges, &c->tx_capchanges, ch)
+	                      : push_change(&c->pending, &c->npending, &c->cappending, ch);
 	if (!rc) {
 		r->store_state = state;
 		r->store_pid = op->packet_id;
@@ -311,19 +316,49 @@ int ferry__store_commit_changes(struct ferry_client *c)
 
 void ferry__store_completed_locked(struct ferry_client *c, struct ferry_req *r)
 {
-	if (c->nacked == c->capacked) {
-		size_t ncap = c->capacked ? c->capacked * 2 : 64;
-		uint64_t *nv = realloc(c->acked, ncap * sizeof *nv);
-		if (!nv) {
-			/* Left in the store: the next run sends it once more. */
-			ferry__log(c, FERRY_LOG_ERROR, "store: out of memory, token %llu not removed",
-			           (unsigned long long)r->op.token);
-			return;
-		}
-		c->acked = nv;
-		c->capacked = ncap;
+	struct ferry_store_change ch = {.token = r->op.token, .state = FERRY_STORE_ACKED};
+	if (push_change(&c->pending, &c->npending, &c->cappending, ch))
+		/* Left in the store: the next run sends it once more. */
+		ferry__log(c, FERRY_LOG_ERROR, "store: out of memory, token %llu not removed",
+		           (unsigned long long)r->op.token);
+}
+
+/*
+ * Drops the progress records (SENT, RELEASED) of messages the same batch
+ * removes: recording a state only to delete the row in the same transaction
+ * is wasted work (for QoS 1 streams, nearly every SENT meets its removal
+ * here). Returns the new count; order is kept.
+ */
+static size_t coalesce(struct ferry_store_change *ch, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap <<= 1;
+	uint64_t *set = calloc(cap, sizeof *set);
+	if (!set)
+		return n; /* correct anyway, only slower */
+	for (size_t i = 0; i < n; i++) {
+		if (ch[i].state != FERRY_STORE_ACKED)
+			continue;
+		size_t h = (size_t)(ch[i].token * UINT64_C(0x9e3779b97f4a7c15)) & (cap - 1);
+		while (set[h] && set[h] != ch[i].token)
+			h = (h + 1) & (cap - 1);
+		set[h] = ch[i].token;
 	}
-	c->acked[c->nacked++] = r->op.token;
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool drop = false;
+		if (ch[i].state != FERRY_STORE_ACKED) {
+			size_t h = (size_t)(ch[i].token * UINT64_C(0x9e3779b97f4a7c15)) & (cap - 1);
+			while (set[h] && set[h] != ch[i].token)
+				h = (h + 1) & (cap - 1);
+			drop = set[h] == ch[i].token;
+		}
+		if (!drop)
+			ch[out++] = ch[i];
+	}
+	free(set);
+	return out;
 }
 
 void ferry__store_flush_acked(struct ferry_client *c)
@@ -331,39 +366,34 @@ void ferry__store_flush_acked(struct ferry_client *c)
 	if (!c->store)
 		return;
 	ferry__lock(&c->mu);
-	/* One remover at a time, and a caller returns only once every removal
-	 * started before it is committed: completions run after their rows went. */
-	while (c->acked_busy)
+	/* One committer at a time, and a caller returns only once every commit
+	 * started before it is done: completions run after their rows went. */
+	while (c->pending_busy)
 		pthread_cond_wait(&c->cv, &c->mu);
-	uint64_t *tokens = c->acked;
-	size_t n = c->nacked, cap = c->capacked;
+	struct ferry_store_change *ch = c->pending;
+	size_t n = c->npending, cap = c->cappending;
 	if (!n) {
 		ferry__unlock(&c->mu);
 		return;
 	}
-	c->acked = NULL;
-	c->nacked = c->capacked = 0;
-	c->acked_busy = true;
+	c->pending = NULL;
+	c->npending = c->cappending = 0;
+	c->pending_busy = true;
 	ferry__unlock(&c->mu);
-	struct ferry_store_change *ch = malloc(n * sizeof *ch);
-	int rc = ch ? FERRY_OK : FERRY_ERR_NOMEM;
-	for (size_t i = 0; ch && i < n; i++)
-		ch[i] = (struct ferry_store_change){.token = tokens[i], .state = FERRY_STORE_ACKED};
-	if (!rc)
-		rc = c->store->ops->update(c->store->impl, ch, n);
-	free(ch);
+	n = coalesce(ch, n);
+	int rc = n ? c->store->ops->update(c->store->impl, ch, n) : FERRY_OK;
 	if (rc)
-		store_error(c, rc, "removing acknowledged messages");
+		store_error(c, rc, "recording acknowledged messages");
 	ferry__lock(&c->mu);
-	c->acked_busy = false;
-	if (!c->acked) { /* give the buffer back for the next round */
-		c->acked = tokens;
-		c->capacked = cap;
-		tokens = NULL;
+	c->pending_busy = false;
+	if (!c->pending) { /* give the buffer back for the next round */
+		c->pending = ch;
+		c->cappending = cap;
+		ch = NULL;
 	}
 	pthread_cond_broadcast(&c->cv);
 	ferry__unlock(&c->mu);
-	free(tokens);
+	free(ch);
 }
 
 /* ---- inbound QoS 2 and subscriptions (rx) -------------------------------------------- */

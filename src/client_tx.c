@@ -459,7 +459,6 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 	ferry__ctx_heap_update(c);
 	if (done.head)
 		ferry__ctx_post_chain(c->ctx, done.head, done.tail);
-	ferry__store_flush_acked(c);
 	if (more)
 		ferry__ctx_kick_tx(c);
 }

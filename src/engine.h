@@ -155,9 +155,10 @@ struct ferry_client {
 	bool restore_done;              /* [c] every queued row of earlier runs is loaded */
 	struct ferry_store_change *tx_changes; /* [tx] state changes to commit before writing */
 	size_t tx_nchanges, tx_capchanges;
-	uint64_t *acked;                /* [c] stored messages completed: to remove */
-	size_t nacked, capacked;
-	bool acked_busy;                /* [c] a thread is removing a batch (others wait on cv) */
+	struct ferry_store_change *pending; /* [c] changes that may wait: removals of completed
+	                                       messages, SENT of QoS 1 ones */
+	size_t npending, cappending;
+	bool pending_busy;              /* [c] a thread is committing a batch (others wait on cv) */
 
 	/* session and requests [c] */
 	struct ferry_session *session;
@@ -347,10 +348,10 @@ void ferry__store_load_locked(struct ferry_client *c);
 int ferry__store_note_send_locked(struct ferry_client *c, int what, struct ferry_op *op);
 /* tx, no lock: commit the noted changes. */
 int ferry__store_commit_changes(struct ferry_client *c);
-/* c->mu held: a stored publish completed (not cancelled): remove it later. */
+/* c->mu held: a stored publish completed (not cancelled): remove it soon. */
 void ferry__store_completed_locked(struct ferry_client *c, struct ferry_req *r);
-/* No lock: remove the completed publishes from the store; returns once every
- * removal started before the call (by any thread) is committed. */
+/* No lock: commit the pending changes (removals, QoS 1 progress); returns
+ * once every commit of them started before the call (by any thread) is done. */
 void ferry__store_flush_acked(struct ferry_client *c);
 /* rx, no lock: inbound QoS 2 ids, subscriptions. Failures are logged and counted. */
 void ferry__store_qos2(struct ferry_client *c, uint16_t id, bool add);

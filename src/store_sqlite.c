@@ -20,7 +20,7 @@
  * it becomes the leader: it sets leading, detaches the whole pending list
  * as its group (PENDING -> GROUPED), drops gc_lock and, under db_lock, writes
  * the group in ONE transaction (BEGIN IMMEDIATE; per batch SAVEPOINT,
- * INSERTs, raise the client's high-water token, RELEASE; COMMIT). Then,
+ * INSERTs, RELEASE; COMMIT). Then,
  * under gc_lock again, it marks every batch of the group DONE, clears
  * leading and broadcasts gc_cv. Otherwise it waits on gc_cv. Callers
  * arriving while a leader commits queue up and the next leader (any waiter
@@ -217,13 +217,8 @@ static int insert_msg(struct sql_store *s, const struct ferry_stored_msg *m)
 static int write_batch(struct sql_store *s, struct gc_batch *b, bool *txn_lost)
 {
 	int rc = run(s, ST_SAVEPOINT);
-	uint64_t high = 0;
-	for (size_t i = 0; !rc && i < b->n; i++) {
+	for (size_t i = 0; !rc && i < b->n; i++)
 		rc = insert_msg(s, &b->msgs[i]);
-		high = b->msgs[i].token > high ? b->msgs[i].token : high;
-	}
-	if (!rc)
-		rc = run_client_int(s, ST_HIGH_WATER, (sqlite3_int64)high);
 	if (!rc)
 		return run(s, ST_RELEASE);
 	if (sqlite3_get_autocommit(s->db)) {
@@ -377,12 +372,21 @@ static int sql_update(void *impl, const struct ferry_store_change *changes, size
 		return FERRY_ERR_INVAL;
 	ferry__lock(&s->db_lock);
 	int rc = s->client ? FERRY_OK : FERRY_ERR_STATE;
-	bool txn = !rc && n > 1;
+	bool txn = !rc;
 	if (txn)
 		rc = run(s, ST_BEGIN);
-	for (size_t i = 0; !rc && i < n; i++)
-		if (changes[i].token <= (uint64_t)INT64_MAX) /* others were never stored */
-			rc = apply_change(s, &changes[i]);
+	uint64_t high = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (changes[i].token > (uint64_t)INT64_MAX)
+			continue; /* never stored */
+		rc = apply_change(s, &changes[i]);
+		if (changes[i].state == FERRY_STORE_ACKED && changes[i].token > high)
+			high = changes[i].token;
+	}
+	/* The high-water mark is raised when rows go, in the same transaction,
+	 * so the highest token stored is always in messages or in clients. */
+	if (!rc && high)
+		rc = run_client_int(s, ST_HIGH_WATER, (sqlite3_int64)high);
 	if (txn && !rc)
 		rc = run(s, ST_COMMIT);
 	if (txn && rc && !sqlite3_get_autocommit(s->db))

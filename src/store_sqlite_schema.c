@@ -7,16 +7,17 @@
  * file can hold many clients:
  *   meta(key, value)          'format' = 'ferry', 'schema_version' = N
  *   messages(client, token, qos, retain, state, packet_id, topic, payload,
- *            props, checksum) primary key (client, token)
+ *            props, checksum) primary key (client, token), WITHOUT ROWID
  *   qos2(client, packet_id)   inbound QoS 2 ids awaiting PUBREL
  *   subscriptions(client, filter, options)
  *   quarantine(id, <the columns of messages>, reason, at): rows that failed
  *            their checksum, moved aside by scan, never deleted by ferry.
  *   index messages_inflight on messages(client, token) where state != 0
- *   clients(client, max_token): the highest token ever put per client,
- *            raised in the same transaction as the put, so open can report
- *            it even after every message was acknowledged and removed
- *            (tokens are never reused across restarts).
+ *   clients(client, max_token): raised to the highest token removed, in
+ *            the transaction that removes it, so the highest token ever
+ *            stored is always in messages, quarantine or clients: open
+ *            reports it even after every message was acknowledged (tokens
+ *            are never reused across restarts).
  * topic, payload and props are BLOBs (never NULL: empty is a zero-length
  * blob); checksum is ferry__sqlite_msg_sum as a signed 64-bit integer.
  *
@@ -62,11 +63,23 @@ static const char schema_v1[] =
  * migrations[v] takes a file from version v to v + 1 (index 0 unused). A
  * new file is created at version 1 and migrated like any old file, so every
  * step runs on every new store and stays tested.
- *  1 -> 2: a partial index of the messages in flight (state != 0), so a
- *          client finds them at create without reading the queued ones.
+ *  1 -> 2: messages becomes a WITHOUT ROWID table (one b-tree keyed by
+ *          (client, token) instead of a table plus its key index: a put
+ *          writes one page less), and a partial index of the messages in
+ *          flight (state != 0) lets a client find them at create without
+ *          reading the queued ones.
  */
 static const char *const migrations[FERRY__SQLITE_SCHEMA_VERSION] = {
     NULL,
+    "CREATE TABLE messages_v2(client TEXT NOT NULL, token INTEGER NOT NULL,"
+    " qos INTEGER NOT NULL, retain INTEGER NOT NULL, state INTEGER NOT NULL,"
+    " packet_id INTEGER NOT NULL, topic BLOB NOT NULL, payload BLOB NOT NULL,"
+    " props BLOB NOT NULL, checksum INTEGER NOT NULL, PRIMARY KEY(client, token))"
+    " WITHOUT ROWID;"
+    "INSERT INTO messages_v2 SELECT client, token, qos, retain, state, packet_id, topic,"
+    " payload, props, checksum FROM messages;"
+    "DROP TABLE messages;"
+    "ALTER TABLE messages_v2 RENAME TO messages;"
     "CREATE INDEX messages_inflight ON messages(client, token) WHERE state != 0;",
 };
 
