@@ -231,7 +231,9 @@ struct ferry_client_options {
 	int reconnect_stable_ms;         /* default 10000 */
 	int refused_policy;              /* enum ferry_refused_policy (default BACKOFF) */
 	bool resubscribe;                /* default true: subscribe again when the broker lost the session */
-	/* Outbox limits: messages not yet in flight; 0 = no limit. */
+	/* Outbox limits: messages not yet in flight; 0 = no limit. With a
+	 * store, messages of an earlier run count once they are read back
+	 * into the outbox (a batch at a time), not while still in the file. */
 	size_t max_queued;               /* messages */
 	size_t max_queued_bytes;         /* topic + payload bytes */
 	int queue_policy;                /* enum ferry_queue_policy (default REJECT_NEW) */
