@@ -31,6 +31,7 @@ int main(int argc, char **argv)
 	register_tools_suite();
 	register_samples_suite();
 	register_store_suite();
+	register_store_faults_suite();
 	register_crash_suite();
 
 	return test_run(argc, argv);

@@ -14,6 +14,7 @@ void register_reconnect_suite(void);
 void register_tools_suite(void);
 void register_samples_suite(void);
 void register_store_suite(void);
+void register_store_faults_suite(void);
 void register_crash_suite(void);
 
 #endif
