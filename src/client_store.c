@@ -285,7 +285,7 @@ int ferry__store_note_send_locked(struct ferry_client *c, int what, struct ferry
 	if (!r->stored)
 		return FERRY_OK;
 	uint8_t state = what == FERRY_SEND_PUBREL ? FERRY_STORE_RELEASED : FERRY_STORE_SENT;
-	if (r->store_state == state && r->store_pid == op->packet_id)
+	if (r->store_state == state && r->store_pid == op->packet_id && !c->store_resync)
 		return FERRY_OK; /* a resend under the recorded id */
 	struct ferry_store_change ch = {.token = op->token, .state = state, .packet_id = op->packet_id};
 	/* QoS 2 must be recorded before the bytes leave (the broker must never
@@ -305,8 +305,11 @@ int ferry__store_commit_changes(struct ferry_client *c)
 {
 	if (!c->tx_nchanges)
 		return FERRY_OK;
-	int rc = c->store->ops->update(c->store->impl, c->tx_changes, c->tx_nchanges);
+	int rc = c->store->ops->update(c->store->impl, c->tx_changes, c->tx_nchanges, 0);
 	c->tx_nchanges = 0;
+	/* After a failure, what the requests believe recorded may not be: the
+	 * connection is closed, and every send of the next one records again. */
+	c->store_resync = rc != FERRY_OK;
 	if (rc)
 		store_error(c, rc, "recording sent messages");
 	return rc;
@@ -361,6 +364,16 @@ static size_t coalesce(struct ferry_store_change *ch, size_t n)
 	return out;
 }
 
+/* Keeps only the removals of a batch, in order; returns their count. */
+static size_t keep_removals(struct ferry_store_change *ch, size_t n)
+{
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ch[i].state == FERRY_STORE_ACKED)
+			ch[out++] = ch[i];
+	return out;
+}
+
 void ferry__store_flush_acked(struct ferry_client *c)
 {
 	if (!c->store)
@@ -381,10 +394,19 @@ void ferry__store_flush_acked(struct ferry_client *c)
 	c->pending_busy = true;
 	ferry__unlock(&c->mu);
 	n = coalesce(ch, n);
-	int rc = n ? c->store->ops->update(c->store->impl, ch, n) : FERRY_OK;
-	if (rc)
+	int rc = n ? c->store->ops->update(c->store->impl, ch, n, FERRY_UPDATE_LAZY) : FERRY_OK;
+	if (rc) {
+		/* Progress records may need room a full store lacks; removals free
+		 * room. Try them alone, and keep them for the next round if even
+		 * that fails: an acknowledged row is never left behind for good. */
 		store_error(c, rc, "recording acknowledged messages");
+		n = keep_removals(ch, n);
+		rc = n ? c->store->ops->update(c->store->impl, ch, n, FERRY_UPDATE_LAZY) : FERRY_OK;
+	}
 	ferry__lock(&c->mu);
+	for (size_t i = 0; rc && i < n; i++)
+		if (push_change(&c->pending, &c->npending, &c->cappending, ch[i]))
+			break;
 	c->pending_busy = false;
 	if (!c->pending) { /* give the buffer back for the next round */
 		c->pending = ch;

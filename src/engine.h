@@ -155,6 +155,7 @@ struct ferry_client {
 	bool restore_done;              /* [c] every queued row of earlier runs is loaded */
 	struct ferry_store_change *tx_changes; /* [tx] state changes to commit before writing */
 	size_t tx_nchanges, tx_capchanges;
+	bool store_resync;              /* [tx] the last commit failed: record every send again */
 	struct ferry_store_change *pending; /* [c] changes that may wait: removals of completed
 	                                       messages, SENT of QoS 1 ones */
 	size_t npending, cappending;

@@ -233,8 +233,10 @@ static void mem_remove_locked(struct mem_store *mem, uint64_t token)
 	}
 }
 
-static int mem_update(void *impl, const struct ferry_store_change *changes, size_t n)
+static int mem_update(void *impl, const struct ferry_store_change *changes, size_t n,
+                      unsigned flags)
 {
+	(void)flags; /* nothing here reaches a disk */
 	struct mem_store *mem = impl;
 	if (!ferry__store_changes_valid(changes, n))
 		return FERRY_ERR_INVAL;

@@ -88,6 +88,8 @@ enum {
 	ST_SUB_DEL,
 	ST_SUB_LIST,
 	ST_HIGH_WATER,
+	ST_SYNC_NORMAL,
+	ST_SYNC_FULL,
 	ST_N
 };
 
@@ -135,6 +137,8 @@ static const char *const stmt_sql[ST_N] = {
     [ST_SUB_LIST] = "SELECT filter, options FROM subscriptions WHERE client = ?1 ORDER BY filter",
     [ST_HIGH_WATER] = "INSERT INTO clients(client, max_token) VALUES(?1, ?2) ON CONFLICT(client)"
                       " DO UPDATE SET max_token = max(max_token, excluded.max_token)",
+    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 #define BAD_MAX 16
@@ -152,6 +156,7 @@ struct sql_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_N];
 	char *client; /* NULL until open */
+	bool full;    /* FERRY_SYNC_FULL: lazy updates drop to NORMAL for their commit */
 	int client_len;
 	size_t quarantined;
 
@@ -365,15 +370,24 @@ static int apply_change(struct sql_store *s, const struct ferry_store_change *ch
 	return run(s, ST_STATE);
 }
 
-static int sql_update(void *impl, const struct ferry_store_change *changes, size_t n)
+/*
+ * Lazy updates on a FULL store commit with synchronous = NORMAL: no fsync,
+ * their WAL frames reach the disk with the next durable commit, and WAL
+ * recovery stops at the first frame it cannot verify, so a later durable
+ * commit never survives a power cut without them.
+ */
+static int sql_update(void *impl, const struct ferry_store_change *changes, size_t n,
+                      unsigned flags)
 {
 	struct sql_store *s = impl;
 	if (!ferry__store_changes_valid(changes, n))
 		return FERRY_ERR_INVAL;
 	ferry__lock(&s->db_lock);
 	int rc = s->client ? FERRY_OK : FERRY_ERR_STATE;
-	bool txn = !rc;
-	if (txn)
+	bool txn = !rc, relax = !rc && s->full && (flags & FERRY_UPDATE_LAZY);
+	if (relax)
+		rc = run(s, ST_SYNC_NORMAL);
+	if (txn && !rc)
 		rc = run(s, ST_BEGIN);
 	uint64_t high = 0;
 	for (size_t i = 0; !rc && i < n; i++) {
@@ -391,6 +405,8 @@ static int sql_update(void *impl, const struct ferry_store_change *changes, size
 		rc = run(s, ST_COMMIT);
 	if (txn && rc && !sqlite3_get_autocommit(s->db))
 		run(s, ST_ROLLBACK);
+	if (relax)
+		run(s, ST_SYNC_FULL);
 	ferry__unlock(&s->db_lock);
 	return rc;
 }
@@ -686,16 +702,21 @@ static int sql_connect(struct sql_store *s, const struct ferry_store_sqlite_opti
 	sqlite3_busy_timeout(s->db, 10000);
 	sqlite3_extended_result_codes(s->db, 1);
 	char sql[160];
-	snprintf(sql, sizeof sql, "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s;",
-	         o->sync == FERRY_SYNC_FULL ? "FULL" : "NORMAL");
-	int rc = ferry__sqlite_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
-	if (!rc && o->max_pages) {
+	int rc = FERRY_OK;
+	if (o->max_pages) {
 		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lu",
 		         (unsigned long)o->max_pages);
 		rc = ferry__sqlite_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 	}
+	/* Checked before anything is written: a foreign file, or one of a
+	 * newer ferry, is refused untouched (not even switched to WAL). */
 	if (!rc)
 		rc = ferry__sqlite_schema_open(s->db);
+	s->full = o->sync == FERRY_SYNC_FULL;
+	snprintf(sql, sizeof sql, "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s;",
+	         s->full ? "FULL" : "NORMAL");
+	if (!rc)
+		rc = ferry__sqlite_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 	for (int i = 0; !rc && i < ST_N; i++)
 		rc = ferry__sqlite_err(sqlite3_prepare_v3(
 		    s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL));

@@ -261,8 +261,8 @@ static int migrate_step(sqlite3 *db, sqlite3_int64 v)
 	return rc;
 }
 
-/* Files up to this many pages (32 MiB at 4 KiB pages) are checked whole at open. */
-#define QUICK_CHECK_PAGES 8192
+/* Files up to this many pages (8 MiB at 4 KiB pages) are checked whole at open. */
+#define QUICK_CHECK_PAGES 2048
 
 /*
  * The database header (SQLite file format, section 1.3) holds the page size

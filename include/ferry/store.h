@@ -49,6 +49,9 @@ enum ferry_store_scan {
 	FERRY_SCAN_INFLIGHT = 2, /* state SENT or RELEASED only (cheap however many are queued) */
 };
 
+/* Flags of update. */
+#define FERRY_UPDATE_LAZY 1u
+
 /* One change of a stored message, for update. */
 struct ferry_store_change {
 	uint64_t token;
@@ -96,11 +99,16 @@ struct ferry_store_ops {
 	int (*put)(void *impl, const struct ferry_stored_msg *msgs, size_t n);
 
 	/* Apply n >= 1 changes atomically, in order: record a message's
-	 * progress (state and packet id; the client calls this before the
-	 * packet is written to the socket) or forget it (ACKED). Tokens not
-	 * stored are skipped (a message may have been dropped meanwhile).
+	 * progress (state and packet id; for QoS 2 the client calls this
+	 * before the packet is written to the socket) or forget it (ACKED).
+	 * Tokens not stored are skipped (a message may have been dropped
+	 * meanwhile). flags: FERRY_UPDATE_LAZY marks changes whose loss costs
+	 * only a resend (removals, QoS 1 progress): a store may commit them
+	 * without waiting for the disk, even at FERRY_SYNC_FULL, as long as a
+	 * later durable commit cannot survive without them.
 	 * FERRY_ERR_INVAL for a bad state or id; FERRY_ERR_STORE_* as put. */
-	int (*update)(void *impl, const struct ferry_store_change *changes, size_t n);
+	int (*update)(void *impl, const struct ferry_store_change *changes, size_t n,
+	              unsigned flags);
 
 	/* Call fn for up to `max` messages with token > after, in token order,
 	 * of the kind `which` (enum ferry_store_scan); fn returning non-zero

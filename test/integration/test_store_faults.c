@@ -149,9 +149,9 @@ static int w_put(void *impl, const struct ferry_stored_msg *m, size_t n)
 {
 	return INNER(impl)->ops->put(INNER(impl)->impl, m, n);
 }
-static int w_update(void *impl, const struct ferry_store_change *ch, size_t n)
+static int w_update(void *impl, const struct ferry_store_change *ch, size_t n, unsigned flags)
 {
-	return INNER(impl)->ops->update(INNER(impl)->impl, ch, n);
+	return INNER(impl)->ops->update(INNER(impl)->impl, ch, n, flags);
 }
 static int w_scan(void *impl, uint64_t after, size_t max, int which,
                   int (*fn)(void *, const struct ferry_stored_msg *), void *arg)

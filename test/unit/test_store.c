@@ -34,13 +34,13 @@ struct env {
 static int set_state(struct ferry_store *s, uint64_t token, uint8_t state, uint16_t id)
 {
 	struct ferry_store_change ch = {.token = token, .state = state, .packet_id = id};
-	return s->ops->update(s->impl, &ch, 1);
+	return s->ops->update(s->impl, &ch, 1, 0);
 }
 
 static int remove_msg(struct ferry_store *s, uint64_t token)
 {
 	struct ferry_store_change ch = {.token = token, .state = FERRY_STORE_ACKED};
-	return s->ops->update(s->impl, &ch, 1);
+	return s->ops->update(s->impl, &ch, 1, 0);
 }
 
 static int env_open(struct env *e, const char *client)
@@ -297,7 +297,7 @@ static void update_batch_and_scan_kinds(struct env *e)
 	    {.token = 1, .state = FERRY_STORE_ACKED},
 	    {.token = 77, .state = FERRY_STORE_SENT, .packet_id = 1}, /* not stored: skipped */
 	};
-	ASSERT_RC(e->s->ops->update(e->s->impl, ch, 6), FERRY_OK);
+	ASSERT_RC(e->s->ops->update(e->s->impl, ch, 6, FERRY_UPDATE_LAZY), FERRY_OK);
 	struct seen in = scan_kind(e->s, 0, 10, FERRY_SCAN_INFLIGHT);
 	CU_ASSERT_EQUAL_FATAL(in.n, 3);
 	CU_ASSERT_EQUAL(in.tokens[0], 2);
@@ -323,8 +323,8 @@ static void update_batch_and_scan_kinds(struct env *e)
 	    {.token = 3, .state = FERRY_STORE_ACKED},
 	    {.token = 4, .state = 9},
 	};
-	ASSERT_RC(e->s->ops->update(e->s->impl, bad, 2), FERRY_ERR_INVAL);
-	ASSERT_RC(e->s->ops->update(e->s->impl, bad, 0), FERRY_ERR_INVAL);
+	ASSERT_RC(e->s->ops->update(e->s->impl, bad, 2, 0), FERRY_ERR_INVAL);
+	ASSERT_RC(e->s->ops->update(e->s->impl, bad, 0, 0), FERRY_ERR_INVAL);
 	ASSERT_RC(e->s->ops->scan(e->s->impl, 0, 10, 7, collect, &q), FERRY_ERR_INVAL);
 	CU_ASSERT_EQUAL(scan_all(e->s, 0, 10).n, 7);
 }
