@@ -88,8 +88,6 @@ enum {
 	ST_SUB_DEL,
 	ST_SUB_LIST,
 	ST_HIGH_WATER,
-	ST_SYNC_NORMAL,
-	ST_SYNC_FULL,
 	ST_N
 };
 
@@ -137,8 +135,6 @@ static const char *const stmt_sql[ST_N] = {
     [ST_SUB_LIST] = "SELECT filter, options FROM subscriptions WHERE client = ?1 ORDER BY filter",
     [ST_HIGH_WATER] = "INSERT INTO clients(client, max_token) VALUES(?1, ?2) ON CONFLICT(client)"
                       " DO UPDATE SET max_token = max(max_token, excluded.max_token)",
-    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 #define BAD_MAX 16
@@ -385,8 +381,10 @@ static int sql_update(void *impl, const struct ferry_store_change *changes, size
 	ferry__lock(&s->db_lock);
 	int rc = s->client ? FERRY_OK : FERRY_ERR_STATE;
 	bool txn = !rc, relax = !rc && s->full && (flags & FERRY_UPDATE_LAZY);
+	/* Not prepared statements: SQLite applies PRAGMA synchronous when it
+	 * compiles it, so a prepared one would act at prepare time. */
 	if (relax)
-		rc = run(s, ST_SYNC_NORMAL);
+		rc = ferry__sqlite_err(sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL));
 	if (txn && !rc)
 		rc = run(s, ST_BEGIN);
 	uint64_t high = 0;
@@ -406,7 +404,7 @@ static int sql_update(void *impl, const struct ferry_store_change *changes, size
 	if (txn && rc && !sqlite3_get_autocommit(s->db))
 		run(s, ST_ROLLBACK);
 	if (relax)
-		run(s, ST_SYNC_FULL);
+		sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
 	ferry__unlock(&s->db_lock);
 	return rc;
 }
@@ -803,4 +801,18 @@ size_t ferry__store_sqlite_waiting(struct ferry_store *st)
 	size_t n = s->waiting;
 	ferry__unlock(&s->gc_lock);
 	return n;
+}
+
+int ferry__store_sqlite_synchronous(struct ferry_store *st)
+{
+	struct sql_store *s = st->impl;
+	sqlite3_stmt *q = NULL;
+	int v = -1;
+	ferry__lock(&s->db_lock);
+	if (sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	ferry__unlock(&s->db_lock);
+	return v;
 }

@@ -60,4 +60,11 @@ uint64_t ferry__store_sqlite_puts(struct ferry_store *s);
  */
 size_t ferry__store_sqlite_waiting(struct ferry_store *s);
 
+/*
+ * ferry__store_sqlite_synchronous - the connection's PRAGMA synchronous
+ * (1 NORMAL, 2 FULL), for tests that check each level is what it says and
+ * stays so after lazy updates. Same rules as ferry__store_sqlite_commits.
+ */
+int ferry__store_sqlite_synchronous(struct ferry_store *s);
+
 #endif

@@ -678,6 +678,34 @@ static void test_migrates_version_1(void)
 	remove_db(path);
 }
 
+/* Each level is what it says, in WAL mode, and a lazy update on a FULL store
+ * relaxes only its own commit. */
+static void test_sync_levels(void)
+{
+	for (int full = 0; full < 2; full++) {
+		char path[64];
+		temp_path(path, sizeof path);
+		struct ferry_store_sqlite_options o = FERRY_STORE_SQLITE_OPTIONS_INIT;
+		o.path = path;
+		o.sync = full ? FERRY_SYNC_FULL : FERRY_SYNC_NORMAL;
+		struct ferry_store *s = NULL;
+		uint64_t max;
+		ASSERT_RC(ferry_store_sqlite_new(&o, &s), FERRY_OK);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+		int want = full ? 2 : 1;
+		CU_ASSERT_EQUAL(ferry__store_sqlite_synchronous(s), want);
+		ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+		ASSERT_RC(put_one(s, 1, 4), FERRY_OK);
+		struct ferry_store_change ch = {.token = 1, .state = FERRY_STORE_ACKED};
+		ASSERT_RC(s->ops->update(s->impl, &ch, 1, FERRY_UPDATE_LAZY), FERRY_OK);
+		CU_ASSERT_EQUAL(ferry__store_sqlite_synchronous(s), want);
+		CU_ASSERT_EQUAL(scan_all(s, 0, 10).n, 0);
+		ferry_store_free(s);
+		CU_ASSERT_EQUAL(side_int(path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+		remove_db(path);
+	}
+}
+
 static void test_corrupt_row_quarantined(void)
 {
 	char path[64];
@@ -987,6 +1015,7 @@ void register_store_suite(void)
 	test_add(s, "sqlite: a truncated database is corrupt", test_truncated_database);
 	test_add(s, "sqlite: a newer schema version is refused", test_newer_version_refused);
 	test_add(s, "sqlite: a version 1 file is migrated", test_migrates_version_1);
+	test_add(s, "sqlite: sync levels, also after lazy updates", test_sync_levels);
 	test_add(s, "sqlite: a corrupt row is quarantined", test_corrupt_row_quarantined);
 	test_add(s, "sqlite: a full disk loses nothing", test_disk_full);
 	test_add(s, "sqlite: concurrent puts share commits", test_group_commit);
