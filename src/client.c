@@ -11,6 +11,8 @@
 
 #include "engine.h"
 #include "platform.h"
+#include "tls.h"
+#include "tunnel.h"
 #include "topic.h"
 #include "utf8.h"
 
@@ -81,8 +83,6 @@ static int copy_servers(struct ferry_client *c, const struct ferry_client_option
 			return FERRY_ERR_NOMEM;
 		if (ferry__uri_parse(c->servers[i].text, &c->servers[i].uri))
 			return FERRY_ERR_URI;
-		if (c->servers[i].uri.scheme != FERRY_URI_TCP)
-			return FERRY_ERR_UNSUPPORTED; /* TLS and WebSocket come with the transports */
 	}
 	return FERRY_OK;
 }
@@ -101,6 +101,63 @@ static int copy_will(struct ferry_client *c, const struct ferry_will_options *w)
 	c->will.topic = dupstr(w->topic);
 	c->will.payload = dupmem(w->payload, w->payload_len);
 	return c->will.topic && c->will.payload ? FERRY_OK : FERRY_ERR_NOMEM;
+}
+
+/*
+ * The transports (client options tls, proxy, ws_headers): copies of the
+ * proxy settings and headers, and a TLS context when a server needs one,
+ * so a bad CA or key file fails create rather than every connect.
+ */
+static int copy_transport(struct ferry_client *c, const struct ferry_client_options *o)
+{
+	const struct ferry_proxy_options *p = o->proxy;
+	if (p && p->type != FERRY_PROXY_NONE) {
+		if (p->struct_size < sizeof *p || (p->type != FERRY_PROXY_HTTP && p->type != FERRY_PROXY_SOCKS5) ||
+		    !p->host || !p->host[0] || p->port <= 0 || p->port > 65535 ||
+		    (p->password && !p->username))
+			return FERRY_ERR_INVAL;
+		c->proxy_host = dupstr(p->host);
+		c->proxy_port = (uint16_t)p->port;
+		c->link_cfg.proxy_type = p->type;
+		c->link_cfg.proxy_user = dupstr(p->username);
+		c->link_cfg.proxy_pass = p->username ? dupstr(p->password ? p->password : "") : NULL;
+		if (!c->proxy_host || (p->username && (!c->link_cfg.proxy_user || !c->link_cfg.proxy_pass)))
+			return FERRY_ERR_NOMEM;
+		/* The credentials' limits are the tunnel's: checked now, not at every connect. */
+		struct ferry_tunnel *t = malloc(sizeof *t);
+		if (!t)
+			return FERRY_ERR_NOMEM;
+		int rc = ferry__tunnel_init(t, p->type, "x", 1, 1, c->link_cfg.proxy_user,
+		                            c->link_cfg.proxy_pass);
+		free(t);
+		if (rc)
+			return rc;
+	}
+	if (o->ws_header_count && !o->ws_headers)
+		return FERRY_ERR_INVAL;
+	if (o->ws_header_count) {
+		c->ws_headers = calloc(o->ws_header_count, sizeof *c->ws_headers);
+		if (!c->ws_headers)
+			return FERRY_ERR_NOMEM;
+		c->link_cfg.ws_headers = (const char *const *)c->ws_headers;
+		c->link_cfg.ws_header_count = o->ws_header_count;
+		for (size_t i = 0; i < o->ws_header_count; i++) {
+			if (!o->ws_headers[i])
+				return FERRY_ERR_INVAL;
+			if (!(c->ws_headers[i] = dupstr(o->ws_headers[i])))
+				return FERRY_ERR_NOMEM;
+		}
+	}
+	bool tls = false;
+	for (size_t i = 0; i < c->nservers; i++)
+		tls |= c->servers[i].uri.scheme == FERRY_URI_TLS || c->servers[i].uri.scheme == FERRY_URI_WSS;
+	if (!tls)
+		return o->tls && o->tls->struct_size < sizeof *o->tls ? FERRY_ERR_INVAL : FERRY_OK;
+	char err[300] = "";
+	int rc = ferry__tls_ctx_new(o->tls, &c->link_cfg.tls, err, sizeof err);
+	if (rc && o->on_log && o->log_level >= FERRY_LOG_ERROR)
+		o->on_log(o->user, FERRY_LOG_ERROR, err); /* no client yet: said at once */
+	return rc;
 }
 
 static int copy_options(struct ferry_client *c, const struct ferry_client_options *o)
@@ -154,6 +211,8 @@ static int copy_options(struct ferry_client *c, const struct ferry_client_option
 	rc = copy_servers(c, o);
 	if (!rc)
 		rc = copy_will(c, o->will);
+	if (!rc)
+		rc = copy_transport(c, o);
 	return rc;
 }
 
@@ -164,6 +223,14 @@ void ferry__client_free(struct ferry_client *c)
 	for (size_t i = 0; i < c->nservers; i++)
 		free(c->servers[i].text);
 	free(c->servers);
+	ferry__tls_ctx_free(c->link_cfg.tls);
+	free(c->proxy_host);
+	free((void *)c->link_cfg.proxy_user);
+	free((void *)c->link_cfg.proxy_pass);
+	for (size_t i = 0; c->ws_headers && i < c->link_cfg.ws_header_count; i++)
+		free(c->ws_headers[i]);
+	free(c->ws_headers);
+	ferry__link_free(c->link);
 	free(c->client_id);
 	free(c->username);
 	free(c->password);
@@ -697,6 +764,7 @@ int ferry_disconnect(ferry_client *c, int timeout_ms, const struct ferry_call *c
 	case FERRY_CS_START:
 	case FERRY_CS_DNS:
 	case FERRY_CS_TCP:
+	case FERRY_CS_HANDSHAKE:
 	case FERRY_CS_CONNACK:
 		/* Stop trying: the pending connect completes as cancelled. */
 		c->disconnect_req = r;

@@ -47,7 +47,7 @@ static void post_lost(struct ferry_client *c, int cause, const char *text)
 static bool connecting(int state)
 {
 	return state == FERRY_CS_START || state == FERRY_CS_DNS || state == FERRY_CS_TCP ||
-	       state == FERRY_CS_CONNACK;
+	       state == FERRY_CS_HANDSHAKE || state == FERRY_CS_CONNACK;
 }
 
 /* Refusals that retrying soon will not fix: credentials, authorisation, bans. */
@@ -157,6 +157,8 @@ static void close_now_locked(struct ferry_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	ferry__link_free(c->link);
+	c->link = NULL;
 	ferry__resolve_release(c->dns);
 	c->dns = NULL;
 	c->gen++;

@@ -206,11 +206,12 @@ static void on_publish(struct ferry_client *c, const struct ferry_publish *p)
 		}
 		if (fresh == 1)
 			ferry__session_in_qos2_delivered(c->session, p->packet_id, h);
+		uint32_t mark = ferry__session_in_qos2_mark(c->session, p->packet_id);
 		ferry__unlock(&c->mu);
 		/* Committed before the application sees it: a restart never
 		 * delivers it twice (doc/durability.md). */
 		if (fresh == 1 && c->store)
-			ferry__store_qos2(c, p->packet_id, true);
+			ferry__store_qos2(c, p->packet_id, mark, false);
 		if (fresh < 0) {
 			ferry__lock(&c->mu);
 			ferry__conn_fail_locked(c, FERRY_ERR_NOMEM, "out of memory for QoS 2 state");
@@ -460,10 +461,13 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 	case FERRY_PUBREL: {
 		ferry__lock(&c->mu);
 		bool held = ferry__session_in_qos2_release(c->session, p.u.ack.packet_id);
+		uint32_t mark = ferry__session_in_qos2_mark(c->session, p.u.ack.packet_id);
 		ferry__unlock(&c->mu);
-		/* Forgotten by the store before PUBCOMP tells the broker it may reuse the id. */
+		/* Released in the store before PUBCOMP tells the broker it may reuse
+		 * the id; the mark stays, against a broker that sends the finished
+		 * message again after a restart. */
 		if (held && c->store)
-			ferry__store_qos2(c, p.u.ack.packet_id, false);
+			ferry__store_qos2(c, p.u.ack.packet_id, mark, true);
 		ferry__lock(&c->mu);
 		queue_ack_locked(c, FERRY_PUBCOMP, p.u.ack.packet_id);
 		ferry__unlock(&c->mu);
@@ -533,14 +537,24 @@ void ferry__rx_readable(struct ferry_client *c)
 	}
 	int fd = c->fd;
 	uint32_t gen = c->gen;
+	struct ferry_link *link = c->link;
+	bool layered = link && !ferry__link_plain(link);
 	c->fd_users++;
 	ferry__unlock(&c->mu);
 
 	uint8_t *buf = c->ctx->rbuf;
 	int rc = FERRY_OK;
-	for (int i = 0; i < RX_READS; i++) {
+	char err[400] = "";
+	/* Bytes a layer already took off the socket (TLS records, WebSocket
+	 * frames) do not wake epoll again: read until none are left. */
+	for (int i = 0; i < RX_READS || (layered && ferry__link_pending(link)); i++) {
 		size_t got = 0;
-		rc = ferry__tcp_read(fd, buf, sizeof c->ctx->rbuf, &got);
+		bool kick = false;
+		rc = layered ? ferry__link_read(link, buf, sizeof c->ctx->rbuf, &got, &kick, err,
+		                                sizeof err)
+		             : ferry__tcp_read(fd, buf, sizeof c->ctx->rbuf, &got);
+		if (kick)
+			c->rx_kick = true;
 		if (rc || got == 0)
 			break;
 		uint64_t now = ferry__now_ms();
@@ -550,7 +564,7 @@ void ferry__rx_readable(struct ferry_client *c)
 		ferry__unlock(&c->mu);
 		if (!consume(c, buf, got, gen))
 			break;
-		if (got < sizeof c->ctx->rbuf)
+		if (!layered && got < sizeof c->ctx->rbuf)
 			break; /* drained for now: epoll reports the socket again when more comes */
 	}
 	finish_deferred(c);
@@ -560,8 +574,10 @@ void ferry__rx_readable(struct ferry_client *c)
 	}
 	ferry__lock(&c->mu);
 	if (rc && c->gen == gen)
-		ferry__conn_fail_locked(c, rc, rc == FERRY_ERR_CLOSED ? "connection closed by the broker"
-		                                                      : "read from the broker failed");
+		ferry__conn_fail_locked(c, rc,
+		                        err[0]                  ? err
+		                        : rc == FERRY_ERR_CLOSED ? "connection closed by the broker"
+		                                                 : "read from the broker failed");
 	ferry__conn_release_fd_locked(c);
 	ferry__unlock(&c->mu);
 }

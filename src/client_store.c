@@ -101,10 +101,12 @@ static int restore_inflight(void *arg, const struct ferry_stored_msg *m)
 	return 0;
 }
 
-static int restore_qos2(void *arg, uint16_t id)
+static int restore_qos2(void *arg, uint16_t id, uint64_t mark, bool released)
 {
 	struct ferry_client *c = arg;
-	return ferry__session_in_qos2_publish(c->session, id) < 0 ? FERRY_ERR_NOMEM : 0;
+	if (ferry__session_in_qos2_set_mark(c->session, id, (uint32_t)mark) < 0)
+		return FERRY_ERR_NOMEM;
+	return !released && ferry__session_in_qos2_publish(c->session, id) < 0 ? FERRY_ERR_NOMEM : 0;
 }
 
 static int restore_sub(void *arg, const char *filter, uint8_t options)
@@ -420,14 +422,14 @@ void ferry__store_flush_acked(struct ferry_client *c)
 
 /* ---- inbound QoS 2 and subscriptions (rx) -------------------------------------------- */
 
-void ferry__store_qos2(struct ferry_client *c, uint16_t id, bool add)
+void ferry__store_qos2(struct ferry_client *c, uint16_t id, uint32_t mark, bool released)
 {
 	if (!c->store)
 		return;
-	const struct ferry_store_ops *ops = c->store->ops;
-	int rc = add ? ops->qos2_add(c->store->impl, id) : ops->qos2_remove(c->store->impl, id);
+	int rc = c->store->ops->qos2_put(c->store->impl, id, mark, released);
 	if (rc)
-		store_error(c, rc, add ? "storing an inbound QoS 2 id" : "removing an inbound QoS 2 id");
+		store_error(c, rc, released ? "recording a released inbound QoS 2 id"
+		                            : "storing an inbound QoS 2 id");
 }
 
 struct id_list {
@@ -435,8 +437,9 @@ struct id_list {
 	size_t n;
 };
 
-static int collect_id(void *arg, uint16_t id)
+static int collect_id(void *arg, uint16_t id, uint64_t mark, bool released)
 {
+	(void)mark, (void)released;
 	struct id_list *l = arg;
 	l->ids[l->n++] = id;
 	return l->n == sizeof l->ids / sizeof l->ids[0] ? 1 : 0;

@@ -16,7 +16,9 @@
 #include "engine.h"
 #include "keepalive.h"
 #include "platform.h"
+#include "again.h"
 #include "tcp.h"
+#include "tls.h"
 
 /* Stop filling the write buffer past this many bytes in one round. */
 #define TX_BATCH (256u * 1024u)
@@ -285,7 +287,7 @@ static void connect_to(struct ferry_client *c, const struct sockaddr *sa, sockle
 	}
 	c->fd = fd;
 	c->state = FERRY_CS_TCP;
-	if (ferry__ctx_watch_tx(c, fd, true))
+	if (ferry__ctx_watch_tx(c, fd, true, false))
 		ferry__conn_fail_locked(c, FERRY_ERR_SYSTEM, "epoll_ctl failed");
 }
 
@@ -293,15 +295,20 @@ static void connect_to(struct ferry_client *c, const struct sockaddr *sa, sockle
 static void start_connect(struct ferry_client *c, uint64_t now)
 {
 	const struct ferry_uri *u = &c->servers[c->server].uri;
+	/* Through a proxy, the TCP connection goes to the proxy, which then
+	 * reaches (and resolves) the server. */
+	const char *host = c->proxy_host ? c->proxy_host : u->host;
+	size_t host_len = c->proxy_host ? strlen(c->proxy_host) : u->host_len;
+	uint16_t port = c->proxy_host ? c->proxy_port : u->port;
 	c->deadline_connect = now + c->connect_timeout_ms;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	if (ferry__tcp_numeric(u->host, u->host_len, u->port, &ss, &sl)) {
+	if (ferry__tcp_numeric(host, host_len, port, &ss, &sl)) {
 		connect_to(c, (const struct sockaddr *)&ss, sl);
 		return;
 	}
 	c->state = FERRY_CS_DNS;
-	int rc = ferry__resolve_start(u->host, u->host_len, u->port, dns_done, c, &c->dns);
+	int rc = ferry__resolve_start(host, host_len, port, dns_done, c, &c->dns);
 	if (rc)
 		ferry__conn_fail_locked(c, rc, "cannot start name resolution");
 }
@@ -326,6 +333,8 @@ static void finish_lookup(struct ferry_client *c, uint64_t now)
 	c->dns = NULL;
 }
 
+static void send_connect(struct ferry_client *c, uint64_t now);
+
 /* TCP: the socket became writable (or the deadline passed). */
 static void finish_connect(struct ferry_client *c, uint64_t now, bool writable)
 {
@@ -336,13 +345,29 @@ static void finish_connect(struct ferry_client *c, uint64_t now, bool writable)
 	}
 	char err[160] = "";
 	int rc = ferry__tcp_finish(c->fd, err, sizeof err);
+	if (!rc)
+		rc = ferry__link_new(&c->link_cfg, &c->servers[c->server].uri, c->fd, &c->link, err,
+		                     sizeof err);
 	if (rc) {
 		ferry__conn_fail_locked(c, rc, err);
 		return;
 	}
-	rc = put_connect(c);
+	if (!ferry__link_plain(c->link)) {
+		if (c->link_cfg.tls && ferry__tls_ctx_insecure(c->link_cfg.tls))
+			ferry__log(c, FERRY_LOG_WARNING,
+			           "TLS verification is off (insecure): the server is not authenticated");
+		c->state = FERRY_CS_HANDSHAKE;
+		return; /* ferry__tx_serve runs the handshake next */
+	}
+	send_connect(c, now);
+}
+
+/* The stream is ready for MQTT: CONNECT, and the receive thread takes reading over. */
+static void send_connect(struct ferry_client *c, uint64_t now)
+{
+	int rc = put_connect(c);
 	if (!rc)
-		rc = ferry__ctx_watch_tx(c, c->fd, false);
+		rc = ferry__ctx_watch_tx(c, c->fd, false, false);
 	if (!rc)
 		rc = ferry__ctx_watch_rx(c, c->fd);
 	if (rc) {
@@ -353,10 +378,47 @@ static void finish_connect(struct ferry_client *c, uint64_t now, bool writable)
 	c->last_received = now;
 }
 
+/*
+ * HANDSHAKE: one step of the layers' set-up, with the lock dropped around
+ * the I/O (a TLS handshake step can take a while). The send thread owns
+ * the link until CONNECT is sent; the socket is watched both ways meanwhile.
+ */
+static void run_handshake(struct ferry_client *c, uint64_t now)
+{
+	if (now >= c->deadline_connect) {
+		ferry__conn_fail_locked(c, FERRY_ERR_CONNECT_TIMEOUT, "handshake timed out");
+		return;
+	}
+	int fd = c->fd;
+	struct ferry_link *link = c->link;
+	c->fd_users++;
+	ferry__unlock(&c->mu);
+	char err[400] = "";
+	bool want_write = false;
+	int rc = ferry__link_handshake(link, &want_write, err, sizeof err);
+	ferry__lock(&c->mu);
+	ferry__conn_release_fd_locked(c);
+	if (c->fd != fd || c->state != FERRY_CS_HANDSHAKE)
+		return; /* closed meanwhile */
+	if (rc < 0) {
+		ferry__conn_fail_locked(c, rc, err);
+		return;
+	}
+	if (rc == FERRY__AGAIN) {
+		if (ferry__ctx_watch_tx(c, fd, want_write, !want_write))
+			ferry__conn_fail_locked(c, FERRY_ERR_SYSTEM, "epoll_ctl failed");
+		return;
+	}
+	send_connect(c, now);
+}
+
 /* Writes wbuf (lock dropped around the system calls). */
 static void flush(struct ferry_client *c, uint64_t now, struct done_chain *done)
 {
-	if (!ferry__buf_used(&c->wbuf) || c->fd < 0)
+	struct ferry_link *link = c->link;
+	bool layered = link && !ferry__link_plain(link);
+	if (c->fd < 0 || c->state == FERRY_CS_HANDSHAKE ||
+	    (!ferry__buf_used(&c->wbuf) && !(layered && ferry__link_has_output(link))))
 		return;
 	int fd = c->fd;
 	c->fd_users++;
@@ -366,14 +428,19 @@ static void flush(struct ferry_client *c, uint64_t now, struct done_chain *done)
 	/* What the store must know before these bytes leave (client_store.c). */
 	int src = c->store ? ferry__store_commit_changes(c) : FERRY_OK;
 	int rc = FERRY_OK;
-	while (!src && left && total < TX_ROUND) {
-		size_t put;
-		rc = ferry__tcp_write(fd, p + total, left, &put);
+	char err[400] = "";
+	bool first = true;
+	while (!src && (left || (first && layered)) && total < TX_ROUND) {
+		size_t put = 0;
+		first = false;
+		rc = layered ? ferry__link_write(link, p + total, left, &put, err, sizeof err)
+		             : ferry__tcp_write(fd, p + total, left, &put);
 		if (rc || put == 0)
 			break;
 		total += put;
 		left -= put;
 	}
+	bool more = layered && !rc && ferry__link_has_output(link);
 	ferry__lock(&c->mu);
 	ferry__conn_release_fd_locked(c);
 	if (c->fd != fd)
@@ -389,13 +456,14 @@ static void flush(struct ferry_client *c, uint64_t now, struct done_chain *done)
 		return;
 	}
 	if (rc) {
-		ferry__conn_fail_locked(c, FERRY_ERR_IO, "write to the broker failed");
+		ferry__conn_fail_locked(c, layered ? rc : FERRY_ERR_IO,
+		                        layered && err[0] ? err : "write to the broker failed");
 		return;
 	}
-	bool want_out = left > 0;
+	bool want_out = left > 0 || more;
 	if (want_out != c->tx_want_out)
-		ferry__ctx_watch_tx(c, fd, want_out);
-	if (!left && c->tx_close_after_flush)
+		ferry__ctx_watch_tx(c, fd, want_out, false);
+	if (!left && !more && c->tx_close_after_flush)
 		ferry__conn_fail_locked(c, FERRY_OK, "disconnected");
 }
 
@@ -404,6 +472,10 @@ static void new_generation(struct ferry_client *c, struct done_chain *done)
 {
 	complete_written(c, done, FERRY_ERR_NOT_CONNECTED, true);
 	ferry__buf_clear(&c->wbuf);
+	/* Bytes dropped unwritten (e.g. a DISCONNECT given up) must not leave
+	 * the counters apart, or later QoS 0 publishes would wait forever for
+	 * bytes that will never be written. */
+	c->tx_written = c->tx_appended;
 	c->tx_close_after_flush = false;
 	c->tx_gen = c->gen;
 }
@@ -433,6 +505,8 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 		finish_lookup(c, now);
 	if (c->state == FERRY_CS_TCP && c->fd >= 0)
 		finish_connect(c, now, writable);
+	if (c->state == FERRY_CS_HANDSHAKE && c->fd >= 0)
+		run_handshake(c, now);
 	if (c->state == FERRY_CS_CONNACK && now >= c->deadline_connect)
 		ferry__conn_fail_locked(c, FERRY_ERR_CONNECT_TIMEOUT, "no CONNACK within the connect timeout");
 	bool full = false;
@@ -443,7 +517,8 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 	flush(c, now, &done);
 	if (c->tx_gen != c->gen)
 		new_generation(c, &done);
-	if (c->state == FERRY_CS_DNS || c->state == FERRY_CS_TCP || c->state == FERRY_CS_CONNACK)
+	if (c->state == FERRY_CS_DNS || c->state == FERRY_CS_TCP ||
+	    c->state == FERRY_CS_HANDSHAKE || c->state == FERRY_CS_CONNACK)
 		deadline = c->deadline_connect;
 	else if (c->state == FERRY_CS_BACKOFF)
 		deadline = c->deadline_retry;

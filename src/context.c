@@ -175,9 +175,11 @@ int ferry__ctx_watch_rx(struct ferry_client *c, int fd)
 	return FERRY_OK;
 }
 
-int ferry__ctx_watch_tx(struct ferry_client *c, int fd, bool want_out)
+int ferry__ctx_watch_tx(struct ferry_client *c, int fd, bool want_out, bool want_in)
 {
-	struct epoll_event ev = {.events = want_out ? EPOLLOUT : 0, .data.ptr = c};
+	/* want_in: only while the send thread runs a handshake (it reads then). */
+	uint32_t events = (want_out ? (uint32_t)EPOLLOUT : 0u) | (want_in ? (uint32_t)EPOLLIN : 0u);
+	struct epoll_event ev = {.events = events, .data.ptr = c};
 	int op = c->in_tx_ep ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 	if (epoll_ctl(c->ctx->tx_ep, op, fd, &ev) != 0)
 		return FERRY_ERR_SYSTEM;

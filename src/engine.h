@@ -32,6 +32,7 @@
 #include "codec.h"
 #include "ferry/ferry.h"
 #include "frame.h"
+#include "link.h"
 #include "resolve.h"
 #include "session.h"
 #include "tokens.h"
@@ -111,6 +112,7 @@ enum ferry_conn_state {
 	FERRY_CS_START,       /* tx must start connecting to servers[server] */
 	FERRY_CS_DNS,         /* name resolution in progress (c->dns) */
 	FERRY_CS_TCP,         /* TCP connect in progress */
+	FERRY_CS_HANDSHAKE,   /* proxy tunnel, TLS, WebSocket upgrade in progress (c->link) */
 	FERRY_CS_CONNACK,     /* CONNECT sent, awaiting CONNACK */
 	FERRY_CS_CONNECTED,   /* accepted */
 	FERRY_CS_DRAINING,    /* disconnect: waiting for in-flight ops, then DISCONNECT */
@@ -146,6 +148,10 @@ struct ferry_client {
 	struct ferry_will_options will; /* topic and payload copied */
 	uint32_t connect_timeout_ms;
 	uint16_t max_inflight;
+	struct ferry_link_cfg link_cfg; /* TLS context, proxy credentials, WebSocket headers */
+	char *proxy_host;               /* NULL: connect to the servers directly */
+	uint16_t proxy_port;
+	char **ws_headers;              /* copies of the options' (link_cfg points here) */
 	struct ferry_client_options cb; /* callbacks, user pointer, policies */
 
 	/* durable store (client_store.c) */
@@ -174,7 +180,8 @@ struct ferry_client {
 	/* connection [c] */
 	int state;                   /* enum ferry_conn_state */
 	int fd;                      /* -1 when none */
-	int fd_users;                /* threads using fd outside the lock */
+	int fd_users;                /* threads using fd (and link) outside the lock */
+	struct ferry_link *link;     /* the fd's layers; freed with the fd */
 	bool in_rx_ep, in_tx_ep;
 	bool tx_want_out;            /* EPOLLOUT armed in the tx set */
 	size_t server;               /* index being tried / connected */
@@ -282,7 +289,7 @@ void ferry__ctx_post_chain(struct ferry_context *ctx, struct ferry_event *head,
 void ferry__ctx_retire(struct ferry_client *c);
 /* Register or update c's fd in an epoll set (EPOLLIN for rx, EPOLLOUT or none for tx). */
 int ferry__ctx_watch_rx(struct ferry_client *c, int fd);
-int ferry__ctx_watch_tx(struct ferry_client *c, int fd, bool want_out);
+int ferry__ctx_watch_tx(struct ferry_client *c, int fd, bool want_out, bool want_in);
 void ferry__ctx_unwatch(struct ferry_client *c, int fd);
 /* tx only: (re)place c in the timer heap at c->deadline. */
 void ferry__ctx_heap_update(struct ferry_client *c);
@@ -355,7 +362,9 @@ void ferry__store_completed_locked(struct ferry_client *c, struct ferry_req *r);
  * once every commit of them started before the call (by any thread) is done. */
 void ferry__store_flush_acked(struct ferry_client *c);
 /* rx, no lock: inbound QoS 2 ids, subscriptions. Failures are logged and counted. */
-void ferry__store_qos2(struct ferry_client *c, uint16_t id, bool add);
+/* Inbound QoS 2 id `id`: held (released false: before delivery) or released
+ * (at PUBREL, before PUBCOMP), with the session's mark of the message. */
+void ferry__store_qos2(struct ferry_client *c, uint16_t id, uint32_t mark, bool released);
 void ferry__store_qos2_clear(struct ferry_client *c);
 void ferry__store_sub(struct ferry_client *c, struct ferry_bytes filter, uint8_t options, bool add);
 void ferry__store_free(struct ferry_client *c);

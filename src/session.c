@@ -648,6 +648,21 @@ void ferry__session_in_qos2_delivered(struct ferry_session *s, uint16_t packet_i
 	s->last_hash[packet_id] = (uint32_t)(hash ^ (hash >> 32)) | 1u;
 }
 
+uint32_t ferry__session_in_qos2_mark(const struct ferry_session *s, uint16_t packet_id)
+{
+	return s->last_hash ? s->last_hash[packet_id] : 0;
+}
+
+int ferry__session_in_qos2_set_mark(struct ferry_session *s, uint16_t packet_id, uint32_t mark)
+{
+	if (!mark)
+		return 0;
+	if (!s->last_hash && !(s->last_hash = calloc(65536, sizeof *s->last_hash)))
+		return -1;
+	s->last_hash[packet_id] = mark | 1u;
+	return 0;
+}
+
 bool ferry__session_in_qos2_recent(const struct ferry_session *s, uint16_t packet_id, uint64_t hash)
 {
 	return s->last_hash && s->last_hash[packet_id] == ((uint32_t)(hash ^ (hash >> 32)) | 1u);

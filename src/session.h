@@ -205,6 +205,13 @@ bool ferry__session_in_qos2_release(struct ferry_session *s, uint16_t packet_id)
 void ferry__session_in_qos2_delivered(struct ferry_session *s, uint16_t packet_id, uint64_t hash);
 bool ferry__session_in_qos2_recent(const struct ferry_session *s, uint16_t packet_id, uint64_t hash);
 
+/* The record ("mark", 0 if none) of the last delivery under packet_id, as
+ * kept by ferry__session_in_qos2_delivered, for a store to keep across
+ * restarts; set_mark puts one back (0: nothing). set_mark returns -1 when
+ * out of memory. */
+uint32_t ferry__session_in_qos2_mark(const struct ferry_session *s, uint16_t packet_id);
+int ferry__session_in_qos2_set_mark(struct ferry_session *s, uint16_t packet_id, uint32_t mark);
+
 struct ferry_session_counts {
 	size_t queued;       /* ops in the outbox */
 	size_t queued_bytes; /* sum of their `bytes` */

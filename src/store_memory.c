@@ -8,7 +8,7 @@
  *    normally arrive increasing, so put appends; acks mostly remove the
  *    oldest message, so remove shifts whichever side of the slot is shorter
  *    (removing the head is O(1): head moves up). Lookup is binary search.
- *  - inbound QoS 2 ids: a sorted array of uint16_t (memory follows the ids
+ *  - inbound QoS 2 ids: a sorted array of records (memory follows the ids
  *    held, no 65,536-bit table per client).
  *  - subscriptions: an array sorted by filter bytes (memcmp order, like
  *    SQLite's BINARY collation), each filter a NUL-terminated copy.
@@ -36,13 +36,19 @@ struct mem_sub {
 	uint8_t options;
 };
 
+struct mem_q2 {
+	uint16_t id;
+	bool released;
+	uint64_t hash;
+};
+
 struct mem_store {
 	pthread_mutex_t lock;
 	struct mem_msg **msgs;
 	size_t head, len, cap;
 	size_t msg_bytes;
 	uint64_t max_token; /* highest token ever put: open reports it */
-	uint16_t *ids;
+	struct mem_q2 *ids; /* sorted by id */
 	size_t n_ids, cap_ids;
 	struct mem_sub *subs;
 	size_t n_subs, cap_subs;
@@ -292,7 +298,7 @@ static size_t id_lower_bound(const struct mem_store *mem, uint16_t id)
 	size_t lo = 0, hi = mem->n_ids;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (mem->ids[mid] < id)
+		if (mem->ids[mid].id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -300,19 +306,22 @@ static size_t id_lower_bound(const struct mem_store *mem, uint16_t id)
 	return lo;
 }
 
-static int mem_qos2_add(void *impl, uint16_t packet_id)
+static int mem_qos2_put(void *impl, uint16_t packet_id, uint64_t hash, bool released)
 {
 	struct mem_store *mem = impl;
 	if (packet_id == 0)
 		return FERRY_ERR_INVAL;
 	int rc = FERRY_OK;
+	struct mem_q2 rec = {packet_id, released, hash};
 	ferry__lock(&mem->lock);
 	size_t at = id_lower_bound(mem, packet_id);
-	if (at < mem->n_ids && mem->ids[at] == packet_id)
+	if (at < mem->n_ids && mem->ids[at].id == packet_id) {
+		mem->ids[at] = rec;
 		goto out;
+	}
 	if (mem->n_ids == mem->cap_ids) {
 		size_t cap = mem->cap_ids ? mem->cap_ids * 2 : 8;
-		uint16_t *a = realloc(mem->ids, cap * sizeof *a);
+		struct mem_q2 *a = realloc(mem->ids, cap * sizeof *a);
 		if (!a) {
 			rc = FERRY_ERR_NOMEM;
 			goto out;
@@ -321,7 +330,7 @@ static int mem_qos2_add(void *impl, uint16_t packet_id)
 		mem->cap_ids = cap;
 	}
 	memmove(mem->ids + at + 1, mem->ids + at, (mem->n_ids - at) * sizeof *mem->ids);
-	mem->ids[at] = packet_id;
+	mem->ids[at] = rec;
 	mem->n_ids++;
 out:
 	ferry__unlock(&mem->lock);
@@ -333,7 +342,7 @@ static int mem_qos2_remove(void *impl, uint16_t packet_id)
 	struct mem_store *mem = impl;
 	ferry__lock(&mem->lock);
 	size_t at = id_lower_bound(mem, packet_id);
-	if (at < mem->n_ids && mem->ids[at] == packet_id) {
+	if (at < mem->n_ids && mem->ids[at].id == packet_id) {
 		memmove(mem->ids + at, mem->ids + at + 1, (mem->n_ids - at - 1) * sizeof *mem->ids);
 		mem->n_ids--;
 	}
@@ -341,7 +350,9 @@ static int mem_qos2_remove(void *impl, uint16_t packet_id)
 	return FERRY_OK;
 }
 
-static int mem_qos2_list(void *impl, int (*fn)(void *arg, uint16_t packet_id), void *arg)
+static int mem_qos2_list(void *impl,
+                         int (*fn)(void *arg, uint16_t packet_id, uint64_t hash, bool released),
+                         void *arg)
 {
 	struct mem_store *mem = impl;
 	if (!fn)
@@ -349,7 +360,7 @@ static int mem_qos2_list(void *impl, int (*fn)(void *arg, uint16_t packet_id), v
 	int rc = FERRY_OK;
 	ferry__lock(&mem->lock);
 	for (size_t i = 0; i < mem->n_ids && !rc; i++)
-		rc = fn(arg, mem->ids[i]);
+		rc = fn(arg, mem->ids[i].id, mem->ids[i].hash, mem->ids[i].released);
 	ferry__unlock(&mem->lock);
 	return rc;
 }
@@ -475,7 +486,7 @@ static const struct ferry_store_ops mem_ops = {
     .update = mem_update,
     .scan = mem_scan,
     .count = mem_count,
-    .qos2_add = mem_qos2_add,
+    .qos2_put = mem_qos2_put,
     .qos2_remove = mem_qos2_remove,
     .qos2_list = mem_qos2_list,
     .sub_put = mem_sub_put,

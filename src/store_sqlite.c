@@ -126,9 +126,12 @@ static const char *const stmt_sql[ST_N] = {
                      " state, packet_id, topic, payload, props, checksum, 'checksum',"
                      " CAST(strftime('%s', 'now') AS INTEGER) FROM messages"
                      " WHERE client = ?1 AND token = ?2",
-    [ST_Q2_ADD] = "INSERT OR IGNORE INTO qos2(client, packet_id) VALUES(?1, ?2)",
+    [ST_Q2_ADD] = "INSERT INTO qos2(client, packet_id, hash, released) VALUES(?1, ?2, ?3, ?4)"
+                  " ON CONFLICT(client, packet_id) DO UPDATE SET hash = excluded.hash,"
+                  " released = excluded.released",
     [ST_Q2_DEL] = "DELETE FROM qos2 WHERE client = ?1 AND packet_id = ?2",
-    [ST_Q2_LIST] = "SELECT packet_id FROM qos2 WHERE client = ?1 ORDER BY packet_id",
+    [ST_Q2_LIST] = "SELECT packet_id, hash, released FROM qos2 WHERE client = ?1"
+                   " ORDER BY packet_id",
     [ST_SUB_PUT] =
         "INSERT OR REPLACE INTO subscriptions(client, filter, options) VALUES(?1, ?2, ?3)",
     [ST_SUB_DEL] = "DELETE FROM subscriptions WHERE client = ?1 AND filter = ?2",
@@ -544,13 +547,21 @@ static int sql_count(void *impl, size_t *msgs, size_t *bytes)
 	return rc;
 }
 
-static int sql_qos2_add(void *impl, uint16_t packet_id)
+static int sql_qos2_put(void *impl, uint16_t packet_id, uint64_t hash, bool released)
 {
 	struct sql_store *s = impl;
 	if (packet_id == 0)
 		return FERRY_ERR_INVAL;
 	ferry__lock(&s->db_lock);
-	int rc = run_client_int(s, ST_Q2_ADD, packet_id);
+	int rc = FERRY_ERR_STATE;
+	if (s->client) {
+		sqlite3_stmt *st = s->st[ST_Q2_ADD];
+		bind_client(s, st);
+		sqlite3_bind_int(st, 2, packet_id);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)hash);
+		sqlite3_bind_int(st, 4, released ? 1 : 0);
+		rc = run(s, ST_Q2_ADD);
+	}
 	ferry__unlock(&s->db_lock);
 	return rc;
 }
@@ -564,7 +575,9 @@ static int sql_qos2_remove(void *impl, uint16_t packet_id)
 	return rc;
 }
 
-static int sql_qos2_list(void *impl, int (*fn)(void *arg, uint16_t packet_id), void *arg)
+static int sql_qos2_list(void *impl,
+                         int (*fn)(void *arg, uint16_t packet_id, uint64_t hash, bool released),
+                         void *arg)
 {
 	struct sql_store *s = impl;
 	if (!fn)
@@ -576,7 +589,8 @@ static int sql_qos2_list(void *impl, int (*fn)(void *arg, uint16_t packet_id), v
 		bind_client(s, st);
 		rc = FERRY_OK;
 		while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-			rc = fn(arg, (uint16_t)sqlite3_column_int(st, 0));
+			rc = fn(arg, (uint16_t)sqlite3_column_int(st, 0),
+			        (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2) != 0);
 		if (!rc)
 			rc = ferry__sqlite_err(src);
 		sqlite3_reset(st);
@@ -679,7 +693,7 @@ static const struct ferry_store_ops sql_ops = {
     .update = sql_update,
     .scan = sql_scan,
     .count = sql_count,
-    .qos2_add = sql_qos2_add,
+    .qos2_put = sql_qos2_put,
     .qos2_remove = sql_qos2_remove,
     .qos2_list = sql_qos2_list,
     .sub_put = sql_sub_put,

@@ -15,7 +15,7 @@
 #include <ferry/store.h>
 
 /* The schema version this ferry writes; older files are migrated up to it. */
-#define FERRY__SQLITE_SCHEMA_VERSION 2
+#define FERRY__SQLITE_SCHEMA_VERSION 3
 
 /*
  * ferry__sqlite_err - maps a SQLite result code to a ferry error:

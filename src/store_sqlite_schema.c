@@ -3,12 +3,13 @@
  * tables, the checksum of a message row, the checks made when a file is
  * opened and the migrations between schema versions.
  *
- * Format (version 2). Every table but meta is keyed by client id, so one
+ * Format (version 3). Every table but meta is keyed by client id, so one
  * file can hold many clients:
  *   meta(key, value)          'format' = 'ferry', 'schema_version' = N
  *   messages(client, token, qos, retain, state, packet_id, topic, payload,
  *            props, checksum) primary key (client, token), WITHOUT ROWID
- *   qos2(client, packet_id)   inbound QoS 2 ids awaiting PUBREL
+ *   qos2(client, packet_id, hash, released)  inbound QoS 2 ids: awaiting
+ *            PUBREL (released 0) or finished, with the delivered message's hash
  *   subscriptions(client, filter, options)
  *   quarantine(id, <the columns of messages>, reason, at): rows that failed
  *            their checksum, moved aside by scan, never deleted by ferry.
@@ -40,6 +41,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store_sqlite.h"
 
@@ -68,6 +70,10 @@ static const char schema_v1[] =
  *          writes one page less), and a partial index of the messages in
  *          flight (state != 0) lets a client find them at create without
  *          reading the queued ones.
+ *  2 -> 3: qos2 keeps, per inbound packet id, the hash of the message
+ *          delivered under it and whether its exchange is over (released),
+ *          so a finished message a broker sends again after a restart is
+ *          recognised.
  */
 static const char *const migrations[FERRY__SQLITE_SCHEMA_VERSION] = {
     NULL,
@@ -81,6 +87,8 @@ static const char *const migrations[FERRY__SQLITE_SCHEMA_VERSION] = {
     "DROP TABLE messages;"
     "ALTER TABLE messages_v2 RENAME TO messages;"
     "CREATE INDEX messages_inflight ON messages(client, token) WHERE state != 0;",
+    "ALTER TABLE qos2 ADD COLUMN hash INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE qos2 ADD COLUMN released INTEGER NOT NULL DEFAULT 0;",
 };
 
 int ferry__sqlite_err(int sqlite_rc)
@@ -268,9 +276,12 @@ static int migrate_step(sqlite3 *db, sqlite3_int64 v)
  * The database header (SQLite file format, section 1.3) holds the page size
  * at offset 16 (big-endian, 1 meaning 65536) and, when the "version valid
  * for" number at 92 equals the change counter at 24, the size in pages at
- * 28. A file shorter than that lost its tail. In WAL mode the header counts
- * only checkpointed pages, which are all in the file, so this never refuses
- * a sound file. Sets *pages (0 when unknown).
+ * 28. A file shorter than that lost its tail - unless a WAL file is beside
+ * it: a checkpoint writes page 1 (with the new count) before the pages that
+ * grow the file, and a process killed in between leaves a sound database
+ * whose missing pages are all still in the WAL. So with a non-empty WAL the
+ * length is not judged (SQLite's own reads catch real damage). Sets *pages
+ * (0 when unknown).
  */
 static int check_length(sqlite3 *db, uint32_t *pages)
 {
@@ -292,7 +303,14 @@ static int check_length(sqlite3 *db, uint32_t *pages)
 	if (memcmp(h + 24, h + 92, 4) != 0)
 		return FERRY_OK;
 	*pages = count;
-	return (uint64_t)count * psize > (uint64_t)size ? FERRY_ERR_STORE_CORRUPT : FERRY_OK;
+	if ((uint64_t)count * psize <= (uint64_t)size)
+		return FERRY_OK;
+	char wal[4096];
+	struct stat st;
+	int n = snprintf(wal, sizeof wal, "%s-wal", path);
+	if (n > 0 && (size_t)n < sizeof wal && stat(wal, &st) == 0 && st.st_size > 0)
+		return FERRY_OK;
+	return FERRY_ERR_STORE_CORRUPT;
 }
 
 static int quick_check(sqlite3 *db)

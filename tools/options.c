@@ -24,7 +24,13 @@ enum {
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_STORE,
-	OPT_NOT_YET, /* TLS options */
+	OPT_CAFILE,
+	OPT_CAPATH,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_TLS_VERSION,
+	OPT_INSECURE,
+	OPT_PROXY,
 };
 
 /*
@@ -73,12 +79,15 @@ static const struct tool_opt table[] = {
     {"debug", 'd', NULL, BOTH("print ferry's debug log on standard error")},
     {"help", OPT_HELP, NULL, BOTH("print this help and exit")},
     {"version", OPT_VERSION, NULL, BOTH("print the version and exit")},
-    {"cafile", OPT_NOT_YET, "FILE", NULL, NULL},
-    {"capath", OPT_NOT_YET, "DIR", NULL, NULL},
-    {"cert", OPT_NOT_YET, "FILE", NULL, NULL},
-    {"key", OPT_NOT_YET, "FILE", NULL, NULL},
-    {"tls-version", OPT_NOT_YET, "VER", NULL, NULL},
-    {"insecure", OPT_NOT_YET, NULL, NULL, NULL},
+    {"cafile", OPT_CAFILE, "FILE", BOTH("TLS: trust the CAs in this PEM file (default: the system's)")},
+    {"capath", OPT_CAPATH, "DIR", BOTH("TLS: trust the CAs in this hashed directory")},
+    {"cert", OPT_CERT, "FILE", BOTH("TLS: client certificate (PEM), for mutual TLS")},
+    {"key", OPT_KEY, "FILE", BOTH("TLS: its private key (PEM)")},
+    {"tls-version", OPT_TLS_VERSION, "VER", BOTH("TLS: lowest version, tlsv1.2 (default) or tlsv1.3")},
+    {"insecure", OPT_INSECURE, NULL,
+     BOTH("TLS: do not verify the server's certificate or name (tests only)")},
+    {"proxy", OPT_PROXY, "URL",
+     BOTH("connect through a proxy: http://[USER:PASS@]HOST:PORT or socks5://...")},
     {"store", OPT_STORE, "FILE",
      BOTH("keep the session and unacknowledged QoS 1/2 messages in this SQLite file (needs -i)")},
 };
@@ -119,8 +128,7 @@ static void print_help(const struct tool_options *o)
 			         t->arg ? t->arg : "");
 		printf("  %-28s %s\n", left, h);
 	}
-	puts("\nNot yet supported: TLS (--cafile, --capath, --cert, --key, --tls-version,\n"
-	     "--insecure, mqtts:// URLs).\n");
+	puts("\nAny TLS option, or an mqtts:// URL, connects with TLS (port 8883 unless given).\n");
 	puts("Exit status: 0 success; 1 other error (I/O, lost connection, rejected\n"
 	     "operation); 2 bad arguments; 3 connection failed or refused; 4 timeout (-W).");
 }
@@ -234,25 +242,79 @@ static int parse_url_rest(struct tool_options *o, char *s, const char *url)
 	o->host = s;
 	if (port && !parse_int_opt(port, 1, 65535, &o->port))
 		return usage_error(o, "bad URL '%s' (port must be 1..65535)", url);
+	o->port_given = o->port_given || port != NULL;
+	return 0;
+}
+
+/* --proxy http://[USER[:PASS]@]HOST:PORT or socks5://[USER[:PASS]@]HOST:PORT */
+static int parse_proxy(struct tool_options *o, const char *url)
+{
+	struct ferry_proxy_options *p = &o->proxy_opts;
+	size_t skip = 0;
+	if (!strncasecmp(url, "http://", 7)) {
+		p->type = FERRY_PROXY_HTTP;
+		skip = 7;
+	} else if (!strncasecmp(url, "socks5://", 9) || !strncasecmp(url, "socks5h://", 10)) {
+		p->type = FERRY_PROXY_SOCKS5;
+		skip = url[6] == 'h' || url[6] == 'H' ? 10 : 9;
+	} else {
+		return usage_error(o, "bad proxy URL '%s' (http:// or socks5://)", url);
+	}
+	free(o->proxy_copy);
+	char *s = o->proxy_copy = strdup(url + skip);
+	if (!s) {
+		fprintf(stderr, "%s: out of memory\n", o->prog);
+		return TOOL_EXIT_ERROR;
+	}
+	char *at = strrchr(s, '@');
+	if (at) {
+		*at = '\0';
+		char *colon = strchr(s, ':');
+		if (colon)
+			*colon++ = '\0';
+		p->username = s;
+		p->password = colon ? colon : "";
+		s = at + 1;
+	}
+	char *slash = strchr(s, '/');
+	if (slash && slash[1])
+		return usage_error(o, "bad proxy URL '%s' (no path allowed)", url);
+	if (slash)
+		*slash = '\0';
+	char *port = NULL;
+	if (*s == '[') {
+		char *close = strchr(++s, ']');
+		if (!close || close[1] != ':')
+			return usage_error(o, "bad proxy URL '%s' (needs [ADDRESS]:PORT)", url);
+		*close = '\0';
+		port = close + 2;
+	} else if ((port = strrchr(s, ':')) != NULL) {
+		*port++ = '\0';
+	}
+	if (!*s || !port || !parse_int_opt(port, 1, 65535, &p->port))
+		return usage_error(o, "bad proxy URL '%s' (needs HOST:PORT, port 1..65535)", url);
+	p->host = s;
 	return 0;
 }
 
 static int parse_url(struct tool_options *o, const char *url)
 {
-	static const char *const tls[] = {"mqtts://", "ssl://", "ws://", "wss://"};
-	for (size_t i = 0; i < sizeof tls / sizeof tls[0]; i++)
-		if (!strncasecmp(url, tls[i], strlen(tls[i])))
-			return usage_error(o,
-			                   "URL '%s': only tcp:// and mqtt:// are supported (not "
-			                   "yet TLS or WebSocket)",
-			                   url);
+	if (!strncasecmp(url, "ws://", 5) || !strncasecmp(url, "wss://", 6))
+		return usage_error(o, "URL '%s': WebSocket is not offered by the tools (the library "
+		                      "has it: see doc/websocket.md)", url);
 	size_t skip = 0;
 	if (!strncasecmp(url, "tcp://", 6))
 		skip = 6;
 	else if (!strncasecmp(url, "mqtt://", 7))
 		skip = 7;
+	else if (!strncasecmp(url, "mqtts://", 8))
+		skip = 8;
+	else if (!strncasecmp(url, "ssl://", 6))
+		skip = 6;
 	else
-		return usage_error(o, "bad URL '%s' (expected tcp://HOST[:PORT]/TOPIC)", url);
+		return usage_error(o, "bad URL '%s' (expected mqtt[s]://HOST[:PORT]/TOPIC)", url);
+	if (skip == 8 || !strncasecmp(url, "ssl://", 6))
+		o->tls = true;
 	free(o->uri_copy);
 	o->uri_copy = strdup(url + skip);
 	if (!o->uri_copy) {
@@ -269,6 +331,7 @@ static int take_number(struct tool_options *o, int id, const char *arg)
 	case 'p':
 		if (!parse_int_opt(arg, 1, 65535, &o->port))
 			return usage_error(o, "bad port '%s' (1..65535)", arg);
+		o->port_given = true;
 		return 0;
 	case 'q':
 		if (!parse_int_opt(arg, 0, 2, &o->qos))
@@ -321,6 +384,16 @@ static const char **string_field(struct tool_options *o, int id)
 		return &o->will_payload;
 	case OPT_STORE:
 		return &o->store;
+	case OPT_CAFILE:
+		return &o->cafile;
+	case OPT_CAPATH:
+		return &o->capath;
+	case OPT_CERT:
+		return &o->cert;
+	case OPT_KEY:
+		return &o->key;
+	case OPT_TLS_VERSION:
+		return &o->tls_version;
 	default:
 		return NULL;
 	}
@@ -338,12 +411,14 @@ static bool *flag_field(struct tool_options *o, int id)
 		return &o->verbose;
 	case 'd':
 		return &o->debug;
+	case OPT_INSECURE:
+		return &o->insecure;
 	default:
 		return NULL;
 	}
 }
 
-static int take_option(struct tool_options *o, int id, const char *arg, const char *name)
+static int take_option(struct tool_options *o, int id, const char *arg)
 {
 	const char **str = string_field(o, id);
 	bool *flag = flag_field(o, id);
@@ -380,11 +455,40 @@ static int take_option(struct tool_options *o, int id, const char *arg, const ch
 			return usage_error(
 			    o, "bad protocol version '%s' (mqttv31, mqttv311 or mqttv5)", arg);
 		return 0;
-	case OPT_NOT_YET:
-		return usage_error(o, "--%s is not yet supported (no TLS yet)", name);
+	case OPT_PROXY:
+		return parse_proxy(o, arg);
 	default:
 		return take_number(o, id, arg);
 	}
+}
+
+/* TLS settings from the TLS options; -1 to go on, else an exit status. */
+static int check_tls(struct tool_options *o)
+{
+	o->tls = o->tls || o->cafile || o->capath || o->cert || o->key || o->tls_version || o->insecure;
+	if (!o->tls)
+		return -1;
+	struct ferry_tls_options *t = &o->tls_opts;
+	*t = (struct ferry_tls_options)FERRY_TLS_OPTIONS_INIT;
+	t->ca_file = o->cafile;
+	t->ca_dir = o->capath;
+	t->cert_file = o->cert;
+	t->key_file = o->key;
+	t->insecure = o->insecure;
+	if (o->key && !o->cert)
+		return usage_error(o, "--key needs --cert");
+	if (o->tls_version) {
+		if (!strcasecmp(o->tls_version, "tlsv1.2"))
+			t->min_version = FERRY_TLS_1_2;
+		else if (!strcasecmp(o->tls_version, "tlsv1.3"))
+			t->min_version = FERRY_TLS_1_3;
+		else
+			return usage_error(o, "bad --tls-version '%s' (tlsv1.2 or tlsv1.3)",
+			                   o->tls_version);
+	}
+	if (!o->port_given)
+		o->port = 8883;
+	return -1;
 }
 
 /* Checks that need the whole command line. */
@@ -408,9 +512,12 @@ static int check_options(struct tool_options *o)
 		snprintf(o->id_buf, sizeof o->id_buf, "%s-%ld", o->prog, (long)getpid());
 		o->id = o->id_buf;
 	}
+	int rc = check_tls(o);
+	if (rc >= 0)
+		return rc;
 	bool v6 = strchr(o->host, ':') != NULL;
-	int n = snprintf(o->uri, sizeof o->uri, "tcp://%s%s%s:%d", v6 ? "[" : "", o->host,
-	                 v6 ? "]" : "", o->port);
+	int n = snprintf(o->uri, sizeof o->uri, "%s://%s%s%s:%d", o->tls ? "mqtts" : "tcp",
+	                 v6 ? "[" : "", o->host, v6 ? "]" : "", o->port);
 	if (n < 0 || (size_t)n >= sizeof o->uri)
 		return usage_error(o, "host name too long: '%s'", o->host);
 	return -1;
@@ -423,7 +530,7 @@ static void build_getopt(enum tool_kind kind, struct option *lo, char *shorts)
 	shorts[s++] = ':';
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct tool_opt *t = &table[i];
-		bool mine = help_of(t, kind) != NULL || t->id == OPT_NOT_YET;
+		bool mine = help_of(t, kind) != NULL;
 		if (!mine)
 			continue;
 		lo[n++] =
@@ -460,7 +567,8 @@ int tool_options_parse(struct tool_options *o, enum tool_kind kind, int argc, ch
 	                           .port = 1883,
 	                           .version = FERRY_MQTT_3_1_1,
 	                           .keepalive = 60,
-	                           .clean = true};
+	                           .clean = true,
+	                           .proxy_opts = FERRY_PROXY_OPTIONS_INIT};
 	o->prog = kind == TOOL_PUB ? "ferry-pub" : "ferry-sub";
 	struct option lo[NOPTS + 1];
 	char shorts[2 * NOPTS + 2];
@@ -484,8 +592,7 @@ int tool_options_parse(struct tool_options *o, enum tool_kind kind, int argc, ch
 			printf("%s (ferry) %s\n", o->prog, v);
 			return TOOL_EXIT_OK;
 		}
-		const char *name = idx >= 0 ? lo[idx].name : "?"; /* long-only options need it */
-		rc = take_option(o, id, optarg, name);
+		rc = take_option(o, id, optarg);
 		if (rc)
 			return rc;
 		idx = -1;
@@ -502,6 +609,8 @@ void tool_options_free(struct tool_options *o)
 	o->ntopics = 0;
 	free(o->uri_copy);
 	o->uri_copy = NULL;
+	free(o->proxy_copy);
+	o->proxy_copy = NULL;
 }
 
 /* ---- running -------------------------------------------------------------- */
@@ -635,6 +744,8 @@ static void client_options(struct tool_run *r, struct ferry_client_options *co,
 	co->keepalive_s = o->keepalive;
 	co->clean_session = o->clean;
 	co->store_path = o->store;
+	co->tls = o->tls ? &o->tls_opts : NULL;
+	co->proxy = o->proxy_opts.type != FERRY_PROXY_NONE ? &o->proxy_opts : NULL;
 	co->username = o->username;
 	co->password = o->password;
 	co->password_len = o->password ? strlen(o->password) : 0;
@@ -678,9 +789,14 @@ static int create_client(struct tool_run *r, ferry_message_cb on_message)
 		return TOOL_EXIT_OK;
 	r->client = NULL;
 	bool store = rc <= FERRY_ERR_STORE_IO && rc >= FERRY_ERR_STORE_VERSION;
-	tool_report(r->opt, store ? "cannot use the --store file" : "invalid client options", rc);
-	return rc == FERRY_ERR_NOMEM || rc == FERRY_ERR_SYSTEM || store ? TOOL_EXIT_ERROR
-	                                                                : TOOL_EXIT_USAGE;
+	bool tls = rc == FERRY_ERR_TLS_CONFIG;
+	tool_report(r->opt,
+	            store ? "cannot use the --store file"
+	            : tls ? "cannot use the TLS files (--cafile, --capath, --cert, --key)"
+	                  : "invalid client options",
+	            rc);
+	return rc == FERRY_ERR_NOMEM || rc == FERRY_ERR_SYSTEM || store || tls ? TOOL_EXIT_ERROR
+	                                                                       : TOOL_EXIT_USAGE;
 }
 
 /* Connect failures that come from the options themselves (client id, will). */

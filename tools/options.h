@@ -74,6 +74,14 @@ struct tool_options {
 	bool verbose;
 	bool debug;
 	const char *store; /* --store: SQLite file for the session and unacknowledged messages */
+	/* TLS: any of these (or an mqtts:// URL) turns it on; port 8883 by default then */
+	const char *cafile, *capath, *cert, *key, *tls_version;
+	bool insecure;
+	bool tls;
+	bool port_given;
+	struct ferry_tls_options tls_opts;     /* built from the above */
+	char *proxy_copy;                      /* --proxy URL, split in place */
+	struct ferry_proxy_options proxy_opts; /* type NONE without --proxy */
 	char *uri_copy;  /* private copy of -L, split in place */
 	char id_buf[32]; /* generated client id */
 	char uri[300];   /* "tcp://host:port" built after parsing */

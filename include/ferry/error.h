@@ -62,6 +62,14 @@ enum ferry_err {
 	FERRY_ERR_STORE_CORRUPT = -202,    /* the store's file is not a valid ferry store */
 	FERRY_ERR_STORE_VERSION = -203,    /* the store's schema is newer than this ferry */
 
+	/* transports: TLS, WebSocket, proxies */
+	FERRY_ERR_TLS = -250,              /* the TLS handshake or a TLS read/write failed (see the text) */
+	FERRY_ERR_TLS_VERIFY = -251,       /* the server's certificate or name failed verification */
+	FERRY_ERR_TLS_CONFIG = -252,       /* a CA, certificate, key, CRL or cipher setting could not be used */
+	FERRY_ERR_WEBSOCKET = -253,        /* the WebSocket upgrade was refused or a frame broke RFC 6455 */
+	FERRY_ERR_PROXY = -254,            /* the proxy refused or failed the tunnel (see the text) */
+	FERRY_ERR_PROXY_AUTH = -255,       /* the proxy refused the credentials */
+
 	/* malformed or protocol-violating packets */
 	FERRY_ERR_PACKET_TYPE = -100,        /* reserved or unknown control packet type */
 	FERRY_ERR_PACKET_DIRECTION = -101,   /* packet type this peer may not send */

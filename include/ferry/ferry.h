@@ -179,6 +179,56 @@ struct ferry_will_options {
 };
 
 /*
+ * TLS, used for ssl://, mqtts:// and wss:// servers (doc/tls.md). Every
+ * zero value is the secure default: the server's chain is verified against
+ * the system's CAs, and its name (or IP address) against the URI's host, at
+ * every connect and reconnect; TLS 1.2 at least.
+ */
+enum ferry_tls_version {
+	FERRY_TLS_1_2 = 0,
+	FERRY_TLS_1_3 = 1,
+};
+
+struct ferry_tls_options {
+	size_t struct_size;             /* sizeof(struct ferry_tls_options) */
+	const char *ca_file;            /* PEM file of trusted CAs; with ca_dir NULL too: the system's */
+	const char *ca_dir;             /* directory of hashed CA certificates (openssl rehash) */
+	const char *cert_file;          /* client certificate (PEM, chain allowed), for mutual TLS */
+	const char *key_file;           /* its private key (PEM); NULL: in cert_file */
+	const char *key_passphrase;     /* for an encrypted key_file */
+	int min_version;                /* enum ferry_tls_version (default TLS 1.2) */
+	const char *ciphers;            /* TLS 1.2 cipher list (OpenSSL syntax); NULL: OpenSSL's */
+	const char *ciphersuites;       /* TLS 1.3 suites; NULL: OpenSSL's */
+	const char *const *alpn;        /* ALPN protocols offered, e.g. {"mqtt"}; NULL: none */
+	size_t alpn_count;
+	const char *sni;                /* server name sent; NULL: the URI's host (none for an IP) */
+	const char *crl_file;           /* PEM CRL: refuse revoked certificates (chain checked too) */
+	const char *psk_identity;       /* pre-shared key instead of certificates (with psk) */
+	const void *psk;
+	size_t psk_len;
+	bool insecure;                  /* no chain or name check at all; logged as a warning at
+	                                   every connect. For tests only. */
+};
+#define FERRY_TLS_OPTIONS_INIT {.struct_size = sizeof(struct ferry_tls_options)}
+
+/* A proxy between the client and every server (doc/proxies.md). */
+enum ferry_proxy_type {
+	FERRY_PROXY_NONE = 0,
+	FERRY_PROXY_HTTP = 1,   /* HTTP CONNECT (RFC 9110), basic authentication */
+	FERRY_PROXY_SOCKS5 = 2, /* SOCKS5 (RFC 1928), username/password (RFC 1929) */
+};
+
+struct ferry_proxy_options {
+	size_t struct_size;   /* sizeof(struct ferry_proxy_options) */
+	int type;             /* enum ferry_proxy_type */
+	const char *host;     /* name or address of the proxy */
+	int port;
+	const char *username; /* NULL: no authentication */
+	const char *password;
+};
+#define FERRY_PROXY_OPTIONS_INIT {.struct_size = sizeof(struct ferry_proxy_options)}
+
+/*
  * Client options. Initialise with FERRY_CLIENT_OPTIONS_INIT, then set fields:
  *
  *   struct ferry_client_options o = FERRY_CLIENT_OPTIONS_INIT;
@@ -258,6 +308,12 @@ struct ferry_client_options {
 	int store_sync;                  /* enum ferry_store_sync for store_path (default NORMAL) */
 	struct ferry_store *store;       /* or a store of your own (then store_path must be NULL);
 	                                    the client owns it once create succeeds */
+
+	/* Transports (doc/tls.md, doc/websocket.md); all copied at create. */
+	const struct ferry_tls_options *tls;     /* TLS settings; NULL: the secure defaults */
+	const struct ferry_proxy_options *proxy; /* NULL: connect directly */
+	const char *const *ws_headers;   /* extra headers of the WebSocket upgrade, "Name: value" */
+	size_t ws_header_count;
 };
 
 #define FERRY_CLIENT_OPTIONS_INIT                                                          \
@@ -313,7 +369,8 @@ FERRY_API void ferry_client_destroy(ferry_client *c);
  * ferry_connect - connect to the servers in order until one accepts.
  * Completes with FERRY_OK and session_present, or, when every server of the
  * round failed, with the last failure (FERRY_ERR_CONNECT_REFUSED with the
- * broker's reason code, _CONNECT_TIMEOUT, _DNS, _CONNECT, _IO, _CLOSED).
+ * broker's reason code, _CONNECT_TIMEOUT, _DNS, _CONNECT, _IO, _CLOSED, and
+ * from the transports _TLS, _TLS_VERIFY, _WEBSOCKET, _PROXY, _PROXY_AUTH).
  * With auto_reconnect, ferry keeps trying after a failed round (the
  * connected callback tells when it succeeds) until ferry_disconnect.
  * Errors: FERRY_ERR_INVAL, FERRY_ERR_STATE (already connected or connecting).

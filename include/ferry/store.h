@@ -121,11 +121,19 @@ struct ferry_store_ops {
 	/* How many messages are stored and their topic + payload bytes. */
 	int (*count)(void *impl, size_t *msgs, size_t *bytes);
 
-	/* Inbound QoS 2 packet ids awaiting PUBREL. The list callbacks below stop
-	 * the listing by returning non-zero (that value is returned), as scan. */
-	int (*qos2_add)(void *impl, uint16_t packet_id);
+	/* Inbound QoS 2 packet ids (1..65535), one record per id: awaiting
+	 * PUBREL (released false), or with its exchange over (released true),
+	 * each with the hash of the message last delivered under it. ferry
+	 * keeps released ids so that a finished message a broker wrongly sends
+	 * again (with DUP) after a restart is recognised and not delivered
+	 * twice. put creates or replaces the id's record. The list callbacks
+	 * below stop the listing by returning non-zero (that value is
+	 * returned), as scan. */
+	int (*qos2_put)(void *impl, uint16_t packet_id, uint64_t hash, bool released);
 	int (*qos2_remove)(void *impl, uint16_t packet_id);
-	int (*qos2_list)(void *impl, int (*fn)(void *arg, uint16_t packet_id), void *arg);
+	int (*qos2_list)(void *impl,
+	                 int (*fn)(void *arg, uint16_t packet_id, uint64_t hash, bool released),
+	                 void *arg);
 
 	/* Subscriptions held (options: the MQTT subscription options byte). */
 	int (*sub_put)(void *impl, const char *filter, uint8_t options);

@@ -33,6 +33,9 @@ int main(int argc, char **argv)
 	register_store_suite();
 	register_store_faults_suite();
 	register_crash_suite();
+	register_tls_suite();
+	register_ws_suite();
+	register_proxies_suite();
 
 	return test_run(argc, argv);
 }

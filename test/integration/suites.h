@@ -16,5 +16,8 @@ void register_samples_suite(void);
 void register_store_suite(void);
 void register_store_faults_suite(void);
 void register_crash_suite(void);
+void register_tls_suite(void);
+void register_ws_suite(void);
+void register_proxies_suite(void);
 
 #endif

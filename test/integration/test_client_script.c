@@ -5,9 +5,11 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <CUnit/CUnit.h>
 
+#include "codec.h"
 #include "itest.h"
 #include "suites.h"
 #include "support/fakebroker.h"
@@ -205,6 +207,62 @@ static void test_malformed_packet_closes_and_keeps_message(void)
 	itest_rec_free(&r);
 }
 
+/*
+ * A disconnect whose DISCONNECT cannot be written (the broker stopped
+ * reading, the socket is full) gives up after a second and drops what was
+ * unwritten. The next connection's QoS 0 publishes must still complete:
+ * the dropped bytes once left the write counters apart for good, and every
+ * later QoS 0 publish waited forever.
+ */
+static void test_unwritten_bytes_dropped_then_qos0_completes(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = FERRY_CONNECT},
+		{.op = FAKE_SEND, .hex = "20 02 00 00"},
+		{.op = FAKE_WAIT_GO}, /* reads nothing meanwhile */
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = FERRY_CONNECT},
+		{.op = FAKE_SEND, .hex = "20 02 00 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "30 07 00 03 'a/z' 'z' 'z'"},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = start(script);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	struct ferry_client_options o;
+	itest_options(&o, &r, test_fake_uri(fb), "dropped");
+	o.auto_reconnect = false;
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
+	/* One 8 MiB message at QoS 0: far more than the socket buffers take,
+	 * and all of it in the write buffer at once (none left in the outbox). */
+	static uint8_t big[8 << 20];
+	ASSERT_RC(ferry_publish(c, "a/big", big, sizeof big, 0, false, NULL, NULL), FERRY_OK);
+	/* Wait (bounded) until part of it is on the wire: the rest then waits
+	 * in the write buffer behind a full socket. */
+	struct ferry_stats st = {0};
+	for (int i = 0; i < 2000 && st.bytes_sent < 65536; i++) {
+		ASSERT_RC(ferry_client_stats(c, &st), FERRY_OK);
+		if (st.bytes_sent < 65536)
+			nanosleep(&(struct timespec){0, 10000000}, NULL);
+	}
+	CU_ASSERT(st.bytes_sent >= 65536 && st.bytes_sent < sizeof big);
+	ferry_token t = 0;
+	ASSERT_RC(ferry_disconnect(c, 0, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK); /* given up after 1 s */
+	test_fake_go(fb);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
+	ASSERT_RC(ferry_publish(c, "a/z", "zz", 2, 0, false, NULL, &t), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);
+	assert_script_ok(fb);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
+}
+
 static void test_connack_timeout(void)
 {
 	static const struct test_fake_step script[] = {
@@ -269,5 +327,7 @@ void register_client_script_suite(void)
 	test_add(s, "malformed packet closes, message kept",
 	         test_malformed_packet_closes_and_keeps_message);
 	test_add(s, "CONNACK timeout", test_connack_timeout);
+	test_add(s, "unwritten bytes dropped, then QoS 0 completes",
+	         test_unwritten_bytes_dropped_then_qos0_completes);
 	test_add(s, "keepalive ping, then loss", test_keepalive_ping_and_loss);
 }

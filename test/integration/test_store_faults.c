@@ -162,15 +162,16 @@ static int w_count(void *impl, size_t *msgs, size_t *bytes)
 {
 	return INNER(impl)->ops->count(INNER(impl)->impl, msgs, bytes);
 }
-static int w_q2_add(void *impl, uint16_t id)
+static int w_q2_put(void *impl, uint16_t id, uint64_t hash, bool released)
 {
-	return INNER(impl)->ops->qos2_add(INNER(impl)->impl, id);
+	return INNER(impl)->ops->qos2_put(INNER(impl)->impl, id, hash, released);
 }
+
 static int w_q2_remove(void *impl, uint16_t id)
 {
 	return INNER(impl)->ops->qos2_remove(INNER(impl)->impl, id);
 }
-static int w_q2_list(void *impl, int (*fn)(void *, uint16_t), void *arg)
+static int w_q2_list(void *impl, int (*fn)(void *, uint16_t, uint64_t, bool), void *arg)
 {
 	return INNER(impl)->ops->qos2_list(INNER(impl)->impl, fn, arg);
 }
@@ -201,7 +202,7 @@ static void w_close(void *impl)
 static const struct ferry_store_ops wrap_ops = {
 	.struct_size = sizeof(struct ferry_store_ops),
 	.open = w_open, .put = w_put, .update = w_update, .scan = w_scan, .count = w_count,
-	.qos2_add = w_q2_add, .qos2_remove = w_q2_remove, .qos2_list = w_q2_list,
+	.qos2_put = w_q2_put, .qos2_remove = w_q2_remove, .qos2_list = w_q2_list,
 	.sub_put = w_sub_put, .sub_remove = w_sub_remove, .sub_list = w_sub_list,
 	.quarantined = w_quarantined, .close = w_close,
 };

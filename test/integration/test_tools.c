@@ -330,9 +330,12 @@ static void test_bad_arguments_exit_2(void)
 	    {"-t", "a", "-m", "x", "-p", "http", NULL},         /* port not a number */
 	    {"-t", "a", "-m", "x", "-V", "7", NULL},            /* unknown version */
 	    {"-t", "a", "-m", "x", "-C", "1", NULL},            /* a ferry-sub option */
-	    {"-t", "a", "-m", "x", "--cafile", "ca.pem", NULL}, /* TLS: not yet */
+	    {"-t", "a", "-m", "x", "--tls-version", "tlsv9", NULL}, /* unknown TLS version */
+	    {"-t", "a", "-m", "x", "--key", "k.pem", NULL},        /* a key without --cert */
+	    {"-t", "a", "-m", "x", "--proxy", "ftp://p:1", NULL},  /* unknown proxy type */
+	    {"-t", "a", "-m", "x", "--proxy", "http://p", NULL},   /* proxy without a port */
 	    {"-t", "a", "-m", "x", "-c", NULL},                 /* persistent session without -i */
-	    {"-t", "a", "-m", "x", "-L", "mqtts://h/t", NULL},
+	    {"-t", "a", "-m", "x", "-L", "ws://h/t", NULL}, /* WebSocket: library only */
 	    {"-t", "a", "-m", "x", "--will-qos", "1", NULL}, /* will without topic */
 	    {"-t", "a", "-m", "x", "extra", NULL},           /* stray argument */
 	    {"-t", "a", "-m", NULL},                         /* missing value */

@@ -16,6 +16,11 @@
  * behind (a CUnit fatal assertion jumps over the test's cleanup). The
  * registry is the only shared state and has its own mutex.
  *
+ * In a network namespace (opts.netns) mosquitto is spawned into it (setns
+ * in the child before exec), free ports are looked for there, the
+ * listener is read from /proc/PID/net/tcp (the broker's namespace) and the
+ * readiness connections are made from sockets made there.
+ *
  * Files in the directory: mosquitto.conf, passwd (with users), broker.log
  * (mosquitto's log), stderr.log (its stdout and stderr, appended across
  * restarts), mosquitto.db (persistence), and the caller's extra files.
@@ -29,6 +34,7 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -42,6 +48,7 @@
 #include <unistd.h>
 
 #include "ferry/error.h"
+#include "netns.h"
 
 #define MOSQUITTO        "/usr/sbin/mosquitto"
 #define MOSQUITTO_PASSWD "/usr/bin/mosquitto_passwd"
@@ -249,9 +256,10 @@ static int wait_exit(pid_t pid, int ms, int *status)
 /*
  * fork + execv with stdin from /dev/null and stdout/stderr appended to
  * out_path, nothing else inherited, own process group, SIGTERM when the
- * forking thread dies. Only async-signal-safe calls after fork.
+ * forking thread dies, in the network namespace ns_fd (-1: the forking
+ * thread's). Only async-signal-safe calls after fork.
  */
-static pid_t spawn(const char *prog, char *const argv[], const char *out_path)
+static pid_t spawn(const char *prog, char *const argv[], const char *out_path, int ns_fd)
 {
 	pid_t parent = getpid();
 	sigset_t none;
@@ -262,6 +270,8 @@ static pid_t spawn(const char *prog, char *const argv[], const char *out_path)
 	setpgid(0, 0);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
 		_exit(127);
+	if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) != 0)
+		_exit(126);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	int in = open("/dev/null", O_RDONLY);
 	int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -292,7 +302,7 @@ static int add_user(struct test_broker *b, const char *pwfile, const char *entry
 		return rc;
 	char *argv[] = {(char *)"mosquitto_passwd", (char *)"-b", (char *)pwfile, user,
 	                (char *)(colon + 1),        NULL};
-	pid_t pid = spawn(MOSQUITTO_PASSWD, argv, outp);
+	pid_t pid = spawn(MOSQUITTO_PASSWD, argv, outp, -1);
 	if (pid < 0)
 		return set_err(b, "fork: %s", strerror(errno));
 	int st;
@@ -396,10 +406,13 @@ static int write_config(struct test_broker *b, const char *body, int port)
 
 /* --- readiness ------------------------------------------------------------------- */
 
-/* Inode of the socket listening on 127.0.0.1:port, 0 when none. */
-static unsigned long listener_inode(int port)
+/* Inode of the socket listening on 127.0.0.1:port (in pid's network namespace), 0 when none. */
+static unsigned long listener_inode(const struct test_broker *b, pid_t pid, int port)
 {
-	FILE *f = fopen("/proc/net/tcp", "re");
+	char path[64] = "/proc/net/tcp";
+	if (b->netns[0])
+		snprintf(path, sizeof path, "/proc/%d/net/tcp", (int)pid);
+	FILE *f = fopen(path, "re");
 	if (!f)
 		return 0;
 	char line[512];
@@ -439,9 +452,25 @@ static bool owns_socket(pid_t pid, unsigned long inode)
 	return yes;
 }
 
-static bool tcp_accepts(int port)
+/* A TCP socket in the broker's network namespace. */
+static int broker_socket(const struct test_broker *b)
 {
+	if (!b->netns[0])
+		return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int saved;
+	if (test_netns_enter_name(b->netns, &saved))
+		return -1;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (test_netns_leave(saved)) {
+		fprintf(stderr, "test_broker: cannot leave network namespace %s\n", b->netns);
+		abort();
+	}
+	return fd;
+}
+
+static bool tcp_accepts(const struct test_broker *b, int port)
+{
+	int fd = broker_socket(b);
 	if (fd < 0)
 		return false;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -467,6 +496,32 @@ int test_broker_free_port(void)
 	return port;
 }
 
+/* Whether every port of b->wait_ports accepts a connection. */
+static bool extra_ports_accept(const struct test_broker *b)
+{
+	for (size_t i = 0; b->wait_ports[i]; i++) {
+		if (!tcp_accepts(b, b->wait_ports[i]))
+			return false;
+	}
+	return true;
+}
+
+/* A free port in the broker's network namespace. */
+static int broker_free_port(const struct test_broker *b)
+{
+	if (!b->netns[0])
+		return test_broker_free_port();
+	int saved;
+	if (test_netns_enter_name(b->netns, &saved))
+		return FERRY_ERR_STATE;
+	int port = test_broker_free_port();
+	if (test_netns_leave(saved)) {
+		fprintf(stderr, "test_broker: cannot leave network namespace %s\n", b->netns);
+		abort();
+	}
+	return port;
+}
+
 /*
  * Starts mosquitto with the current config on b->port and waits until it
  * listens (or deadline). On failure the child is reaped and *in_use tells
@@ -482,7 +537,17 @@ static int launch(struct test_broker *b, int64_t deadline, bool *in_use)
 		return FERRY_ERR_INVAL;
 	long out0 = file_size(outp), log0 = file_size(logp);
 	char *argv[] = {(char *)"mosquitto", (char *)"-c", conf, NULL};
-	pid_t pid = spawn(MOSQUITTO, argv, outp);
+	int ns_fd = -1;
+	if (b->netns[0]) {
+		char nsp[128];
+		snprintf(nsp, sizeof nsp, "/run/netns/%s", b->netns);
+		ns_fd = open(nsp, O_RDONLY | O_CLOEXEC);
+		if (ns_fd < 0)
+			return set_err(b, "network namespace %s: %s", nsp, strerror(errno));
+	}
+	pid_t pid = spawn(MOSQUITTO, argv, outp, ns_fd);
+	if (ns_fd >= 0)
+		close(ns_fd);
 	if (pid < 0)
 		return set_err(b, "fork: %s", strerror(errno));
 	reg_pid(b, pid);
@@ -495,8 +560,9 @@ static int launch(struct test_broker *b, int64_t deadline, bool *in_use)
 			             *in_use ? ": port in use" : "", b->dir);
 			break;
 		}
-		unsigned long inode = listener_inode(b->port);
-		if (inode && owns_socket(pid, inode) && tcp_accepts(b->port)) {
+		unsigned long inode = listener_inode(b, pid, b->port);
+		if (inode && owns_socket(pid, inode) && tcp_accepts(b, b->port) &&
+		    extra_ports_accept(b)) {
 			b->pid = pid;
 			b->paused = false;
 			return FERRY_OK;
@@ -538,6 +604,26 @@ static int make_dir(struct test_broker *b)
 	return FERRY_OK;
 }
 
+/* Keeps the namespace and the extra ports for start and every restart. */
+static int copy_placement(struct test_broker *b, const struct test_broker_opts *o)
+{
+	if (o->netns) {
+		int n = snprintf(b->netns, sizeof b->netns, "%s", o->netns);
+		if (n <= 0 || (size_t)n >= sizeof b->netns || strchr(o->netns, '/')) {
+			set_err(b, "netns: bad name \"%s\"", o->netns);
+			return FERRY_ERR_INVAL;
+		}
+	}
+	for (size_t i = 0; o->wait_ports && o->wait_ports[i]; i++) {
+		if (i == TEST_BROKER_WAIT_PORTS || o->wait_ports[i] < 0 || o->wait_ports[i] > 65535) {
+			set_err(b, "wait_ports: more than %d, or a bad port", TEST_BROKER_WAIT_PORTS);
+			return FERRY_ERR_INVAL;
+		}
+		b->wait_ports[i] = o->wait_ports[i];
+	}
+	return FERRY_OK;
+}
+
 static char *config_body(const struct test_broker *b, const struct test_broker_opts *o)
 {
 	char *body = NULL;
@@ -558,7 +644,7 @@ static int start_on_free_port(struct test_broker *b, const char *body)
 {
 	int rc = FERRY_ERR_STATE;
 	for (int i = 0; i < START_TRIES; i++) {
-		int port = test_broker_free_port();
+		int port = broker_free_port(b);
 		if (port < 0)
 			return set_err(b, "no free port on 127.0.0.1: %s", strerror(errno));
 		b->port = port;
@@ -582,7 +668,10 @@ int test_broker_start(struct test_broker *b, const struct test_broker_opts *o)
 	memset(b, 0, sizeof *b);
 	if (!o)
 		o = &defaults;
-	int rc = make_dir(b);
+	int rc = copy_placement(b, o);
+	if (rc)
+		return rc;
+	rc = make_dir(b);
 	if (rc)
 		return rc;
 	rc = write_files(b, o->files);

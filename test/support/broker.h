@@ -35,7 +35,7 @@
  * Readiness: start returns once the child holds a listening socket on
  * 127.0.0.1:port (checked in /proc, so another process that happens to own
  * the port is never mistaken for the broker) and a TCP connection to it
- * succeeds. Every wait is bounded (10 s); a child that exits early (bad
+ * succeeds (and to every port of opts.wait_ports). Every wait is bounded (10 s); a child that exits early (bad
  * configuration, port taken) is noticed at once.
  *
  * Thread safety: a struct test_broker must not be used by two threads at
@@ -92,9 +92,25 @@ struct test_broker_opts {
 	const struct test_broker_file *files;
 	/* Free text appended to the configuration (ACLs, more listeners). Every
 	 * "@DIR@" in it is replaced by the broker's directory. Any extra listener
-	 * must bind 127.0.0.1 only (see test_broker_free_port). */
+	 * must bind 127.0.0.1 only (see test_broker_free_port), unless the
+	 * broker runs in a network namespace of its own (netns below). */
 	const char *extra_config;
+	/* Run mosquitto inside this network namespace (made with
+	 * test/support/netns.h; its name), NULL: the caller's. Everything then
+	 * happens in that namespace: the port is free there, 127.0.0.1:port
+	 * (and test_broker_uri) reach the broker only from threads that
+	 * entered it (test_netns_enter), and listeners that ignore their bind
+	 * address (mosquitto's websockets listeners) are seen by nobody else.
+	 * The namespace must outlive the broker (cleanup it after the broker). */
+	const char *netns;
+	/* Ports of extra listeners that start (and restart) also waits for
+	 * until a TCP connection to 127.0.0.1:port succeeds; 0 ends the list,
+	 * at most TEST_BROKER_WAIT_PORTS. NULL: none. */
+	const int *wait_ports;
 };
+
+/* Most extra listener ports a broker waits for (test_broker_opts.wait_ports). */
+#define TEST_BROKER_WAIT_PORTS 4
 
 /* A broker started by test_broker_start. Fields are read-only for callers. */
 struct test_broker {
@@ -105,6 +121,8 @@ struct test_broker {
 	int slot;        /* entry in the atexit safety net + 1, 0 = none */
 	char dir[256];   /* temporary directory (config, logs, database) */
 	char uri[48];    /* "tcp://127.0.0.1:PORT" */
+	char netns[64];  /* network namespace it runs in, "" = the caller's */
+	int wait_ports[TEST_BROKER_WAIT_PORTS + 1]; /* extra listeners to wait for, 0-ended */
 	char error[512]; /* last error, "" when none */
 };
 
@@ -177,7 +195,8 @@ void test_broker_dump_log(const struct test_broker *b, FILE *f);
 bool test_broker_log_contains(const struct test_broker *b, const char *text);
 
 /*
- * test_broker_free_port - a port on 127.0.0.1 that was free a moment ago
+ * test_broker_free_port - a port on 127.0.0.1 (of the calling thread's
+ * network namespace) that was free a moment ago
  * (bind to port 0, read it, close). Returns the port or a negative
  * enum ferry_err. Another process may take it before it is used: callers
  * retry on a bind failure.

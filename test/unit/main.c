@@ -34,6 +34,9 @@ int main(int argc, char **argv)
 	register_store_suite();
 	register_keepalive_suite();
 	register_session_suite();
+	register_base64_suite();
+	register_tunnel_suite();
+	register_ws_suite();
 
 	return test_run(argc, argv);
 }

@@ -21,5 +21,8 @@ void register_backoff_suite(void);
 void register_store_suite(void);
 void register_keepalive_suite(void);
 void register_session_suite(void);
+void register_base64_suite(void);
+void register_tunnel_suite(void);
+void register_ws_suite(void);
 
 #endif

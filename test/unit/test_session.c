@@ -1105,6 +1105,21 @@ static void test_qos2_recent_per_id(void)
 	CU_ASSERT_TRUE(ferry__session_in_qos2_recent(s, 5, 222));
 	ferry__session_in_qos2_delivered(s, 65535, 0);
 	CU_ASSERT_TRUE(ferry__session_in_qos2_recent(s, 65535, 0));
+	/* A mark taken from one session and put into another (a restart)
+	 * recognises the same message, and only it. */
+	uint32_t mark = ferry__session_in_qos2_mark(s, 5);
+	CU_ASSERT_NOT_EQUAL(mark, 0);
+	CU_ASSERT_EQUAL(ferry__session_in_qos2_mark(s, 6), 0);
+	struct ferry_session *t = ferry__session_new(10);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(ferry__session_in_qos2_mark(t, 5), 0);
+	CU_ASSERT_EQUAL(ferry__session_in_qos2_set_mark(t, 5, 0), 0); /* nothing to keep */
+	CU_ASSERT_FALSE(ferry__session_in_qos2_recent(t, 5, 222));
+	CU_ASSERT_EQUAL(ferry__session_in_qos2_set_mark(t, 5, mark), 0);
+	CU_ASSERT_TRUE(ferry__session_in_qos2_recent(t, 5, 222));
+	CU_ASSERT_FALSE(ferry__session_in_qos2_recent(t, 5, 111));
+	CU_ASSERT_EQUAL(ferry__session_in_qos2_publish(t, 5), 1); /* a mark does not hold the id */
+	ferry__session_free(t);
 	ferry__session_free(s);
 }
 

@@ -71,7 +71,7 @@ static void temp_path(char *path, size_t cap)
 
 static void remove_db(const char *path)
 {
-	char p[80];
+	char p[128];
 	unlink(path);
 	snprintf(p, sizeof p, "%s-wal", path);
 	unlink(p);
@@ -353,11 +353,15 @@ static void reopen_reports_max_token(struct env *e)
 	CU_ASSERT_EQUAL(scan_all(e->s, 0, 100).n, 0);
 }
 
-static int collect_id(void *arg, uint16_t id)
+/* ids[0] counts; then per record: id, low 32 bits of the hash, released. */
+static int collect_id(void *arg, uint16_t id, uint64_t hash, bool released)
 {
-	uint32_t *ids = arg; /* ids[0] counts, the rest are the ids */
-	if (ids[0] < 15)
-		ids[1 + ids[0]] = id;
+	uint64_t *ids = arg;
+	if (ids[0] < 5) {
+		ids[1 + 3 * ids[0]] = id;
+		ids[2 + 3 * ids[0]] = hash;
+		ids[3 + 3 * ids[0]] = released;
+	}
 	ids[0]++;
 	return 0;
 }
@@ -365,21 +369,27 @@ static int collect_id(void *arg, uint16_t id)
 static void qos2_ids(struct env *e)
 {
 	const struct ferry_store_ops *ops = e->s->ops;
-	ASSERT_RC(ops->qos2_add(e->s->impl, 7), FERRY_OK);
-	ASSERT_RC(ops->qos2_add(e->s->impl, 65535), FERRY_OK);
-	ASSERT_RC(ops->qos2_add(e->s->impl, 3), FERRY_OK);
-	ASSERT_RC(ops->qos2_add(e->s->impl, 3), FERRY_OK); /* twice: held once */
-	ASSERT_RC(ops->qos2_add(e->s->impl, 0), FERRY_ERR_INVAL);
-	ASSERT_RC(ops->qos2_add(e->s->impl, 9), FERRY_OK);
+	ASSERT_RC(ops->qos2_put(e->s->impl, 7, 0x77, false), FERRY_OK);
+	ASSERT_RC(ops->qos2_put(e->s->impl, 65535, UINT64_MAX, false), FERRY_OK);
+	ASSERT_RC(ops->qos2_put(e->s->impl, 3, 1, false), FERRY_OK);
+	ASSERT_RC(ops->qos2_put(e->s->impl, 3, 0x33, true), FERRY_OK); /* replaced: one record */
+	ASSERT_RC(ops->qos2_put(e->s->impl, 0, 1, false), FERRY_ERR_INVAL);
+	ASSERT_RC(ops->qos2_put(e->s->impl, 9, 9, false), FERRY_OK);
 	ASSERT_RC(ops->qos2_remove(e->s->impl, 9), FERRY_OK);
 	ASSERT_RC(ops->qos2_remove(e->s->impl, 1234), FERRY_OK);
 	env_reopen(e, "client-a");
-	uint32_t ids[16] = {0};
+	uint64_t ids[16] = {0};
 	ASSERT_RC(e->s->ops->qos2_list(e->s->impl, collect_id, ids), FERRY_OK);
 	CU_ASSERT_EQUAL_FATAL(ids[0], 3);
 	CU_ASSERT_EQUAL(ids[1], 3);
-	CU_ASSERT_EQUAL(ids[2], 7);
-	CU_ASSERT_EQUAL(ids[3], 65535);
+	CU_ASSERT_EQUAL(ids[2], 0x33);
+	CU_ASSERT_EQUAL(ids[3], 1);
+	CU_ASSERT_EQUAL(ids[4], 7);
+	CU_ASSERT_EQUAL(ids[5], 0x77);
+	CU_ASSERT_EQUAL(ids[6], 0);
+	CU_ASSERT_EQUAL(ids[7], 65535);
+	CU_ASSERT_EQUAL(ids[8], UINT64_MAX); /* all 64 bits kept */
+	CU_ASSERT_EQUAL(ids[9], 0);
 }
 
 static int collect_sub(void *arg, const char *filter, uint8_t options)
@@ -547,14 +557,14 @@ static void test_two_clients_one_file(void)
 		ASSERT_RC(put_one(a, t, 4), FERRY_OK);
 	ASSERT_RC(put_one(b, 1, 4), FERRY_OK); /* same token, other client */
 	ASSERT_RC(put_one(b, 50, 4), FERRY_OK);
-	ASSERT_RC(a->ops->qos2_add(a->impl, 5), FERRY_OK);
+	ASSERT_RC(a->ops->qos2_put(a->impl, 5, 5, false), FERRY_OK);
 	ASSERT_RC(b->ops->sub_put(b->impl, "b/#", 1), FERRY_OK);
 	ASSERT_RC(remove_msg(b, 2), FERRY_OK); /* a's token 2: not b's to remove */
 	CU_ASSERT_EQUAL(scan_all(a, 0, 10).n, 3);
 	struct seen w = scan_all(b, 0, 10);
 	CU_ASSERT_EQUAL(w.n, 2);
 	CU_ASSERT_EQUAL(w.tokens[1], 50);
-	uint32_t ids[16] = {0};
+	uint64_t ids[16] = {0};
 	ASSERT_RC(b->ops->qos2_list(b->impl, collect_id, ids), FERRY_OK);
 	CU_ASSERT_EQUAL(ids[0], 0);
 	char out[128] = "";
@@ -621,6 +631,79 @@ static void test_truncated_database(void)
 	remove_db(path);
 }
 
+/* Copies a file (for crash images); true on success. */
+static bool copy_file(const char *from, const char *to)
+{
+	FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+	bool ok = a && b;
+	char buf[8192];
+	size_t n;
+	while (ok && (n = fread(buf, 1, sizeof buf, a)) > 0)
+		ok = fwrite(buf, 1, n, b) == n;
+	if (a)
+		fclose(a);
+	if (b && fclose(b))
+		ok = false;
+	return ok;
+}
+
+/*
+ * A process killed during a checkpoint can leave page 1 (with the grown page
+ * count) written and the file not yet grown; the missing pages are in the
+ * WAL. Such a crash image is sound and must open, while the same header
+ * without a WAL is a truncated file.
+ */
+static void test_header_ahead_of_file_with_wal(void)
+{
+	char path[64], image[80], image_wal[96];
+	temp_path(path, sizeof path);
+	snprintf(image, sizeof image, "%s.img", path);
+	snprintf(image_wal, sizeof image_wal, "%s-wal", image);
+	struct ferry_store *s = NULL;
+	uint64_t max;
+	ASSERT_RC(sqlite_new(path, 0, &s), FERRY_OK);
+	ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+	ASSERT_RC(put_one(s, 1, 10), FERRY_OK);
+	ferry_store_free(s); /* checkpointed: the file holds everything */
+	/* More rows, kept in the WAL by a writer that never checkpoints. */
+	sqlite3 *db = NULL;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(db, "PRAGMA wal_autocheckpoint = 0;"
+	                                 "CREATE TABLE filler(x BLOB);"
+	                                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+	                                 " FROM n WHERE i < 200) INSERT INTO filler"
+	                                 " SELECT randomblob(1000) FROM n;",
+	                             NULL, NULL, NULL),
+	                SQLITE_OK);
+	/* The crash image: the file and its WAL as they are now. */
+	CU_ASSERT_FATAL(copy_file(path, image));
+	char wal[80];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	CU_ASSERT_FATAL(copy_file(wal, image_wal));
+	sqlite3_close(db);
+	/* Page 1 of a checkpoint already written: a page count past the end. */
+	FILE *f = fopen(image, "r+b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	unsigned char h[100];
+	CU_ASSERT_EQUAL_FATAL(fread(h, 1, sizeof h, f), sizeof h);
+	uint32_t count = (uint32_t)h[28] << 24 | (uint32_t)h[29] << 16 | (uint32_t)h[30] << 8 | h[31];
+	count += 50;
+	unsigned char c4[4] = {(unsigned char)(count >> 24), (unsigned char)(count >> 16),
+	                       (unsigned char)(count >> 8), (unsigned char)count};
+	CU_ASSERT_EQUAL(fseek(f, 28, SEEK_SET), 0);
+	CU_ASSERT_EQUAL(fwrite(c4, 1, 4, f), 4);
+	CU_ASSERT_EQUAL(fclose(f), 0);
+	s = NULL;
+	ASSERT_RC(sqlite_new(image, 0, &s), FERRY_OK); /* sound: opens */
+	if (s) {
+		ASSERT_RC(s->ops->open(s->impl, "c", &max), FERRY_OK);
+		CU_ASSERT_EQUAL(scan_all(s, 0, 10).n, 1);
+		ferry_store_free(s);
+	}
+	remove_db(image);
+	remove_db(path);
+}
+
 static void test_newer_version_refused(void)
 {
 	char path[64];
@@ -652,9 +735,14 @@ static void test_migrates_version_1(void)
 	for (uint64_t t = 1; t <= 6; t++)
 		ASSERT_RC(put_one(s, t, 5), FERRY_OK);
 	ASSERT_RC(set_state(s, 4, FERRY_STORE_SENT, 40), FERRY_OK);
+	ASSERT_RC(s->ops->qos2_put(s->impl, 12, 99, true), FERRY_OK);
 	ferry_store_free(s);
-	/* Back to what version 1 wrote. */
+	/* Back to what version 1 wrote: no in-flight index, qos2 with ids only. */
 	side_exec(path, "DROP INDEX messages_inflight;"
+	                "CREATE TABLE q1(client TEXT NOT NULL, packet_id INTEGER NOT NULL,"
+	                " PRIMARY KEY(client, packet_id)) WITHOUT ROWID;"
+	                "INSERT INTO q1 SELECT client, packet_id FROM qos2;"
+	                "DROP TABLE qos2; ALTER TABLE q1 RENAME TO qos2;"
 	                "UPDATE meta SET value = 1 WHERE key = 'schema_version'");
 	CU_ASSERT_EQUAL(side_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 	                               " AND name = 'messages_inflight'"),
@@ -674,6 +762,12 @@ static void test_migrates_version_1(void)
 	CU_ASSERT_EQUAL(w.pid[0], 40);
 	CU_ASSERT_EQUAL(scan_all(s, 0, 10).n, 6);
 	CU_ASSERT_EQUAL(w.bad_views, 0);
+	uint64_t ids[16] = {0}; /* a version 1 id: held, no mark */
+	ASSERT_RC(s->ops->qos2_list(s->impl, collect_id, ids), FERRY_OK);
+	CU_ASSERT_EQUAL_FATAL(ids[0], 1);
+	CU_ASSERT_EQUAL(ids[1], 12);
+	CU_ASSERT_EQUAL(ids[2], 0);
+	CU_ASSERT_EQUAL(ids[3], 0);
 	ferry_store_free(s);
 	remove_db(path);
 }
@@ -1013,6 +1107,8 @@ void register_store_suite(void)
 	test_add(s, "sqlite: another program's database is refused",
 	         test_foreign_database_is_corrupt);
 	test_add(s, "sqlite: a truncated database is corrupt", test_truncated_database);
+	test_add(s, "sqlite: a checkpoint cut short (header ahead, WAL beside) opens",
+	         test_header_ahead_of_file_with_wal);
 	test_add(s, "sqlite: a newer schema version is refused", test_newer_version_refused);
 	test_add(s, "sqlite: a version 1 file is migrated", test_migrates_version_1);
 	test_add(s, "sqlite: sync levels, also after lazy updates", test_sync_levels);
