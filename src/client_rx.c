@@ -567,6 +567,8 @@ void ferry__rx_readable(struct ferry_client *c)
 		if (!layered && got < sizeof c->ctx->rbuf)
 			break; /* drained for now: epoll reports the socket again when more comes */
 	}
+	if (rc == FERRY_ERR_CLOSED && layered)
+		ferry__link_flush_control(link); /* e.g. the WebSocket close answer */
 	finish_deferred(c);
 	if (c->rx_kick) {
 		c->rx_kick = false;

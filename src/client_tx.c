@@ -171,7 +171,7 @@ static bool fill_locked(struct ferry_client *c, struct done_chain *done)
 			return false;
 		}
 		if (c->store && !q0 && (what == FERRY_SEND_PUBLISH || what == FERRY_SEND_PUBREL) &&
-		    ferry__store_note_send_locked(c, what, op) != FERRY_OK)
+		    ferry__store_note_send_locked(c, (int)what, op) != FERRY_OK)
 			ferry__log(c, FERRY_LOG_ERROR, "store: out of memory, progress of token %llu not"
 			                               " recorded", (unsigned long long)op->token);
 		if (q0) {

@@ -10,6 +10,7 @@
  * thread and `rin` (bytes read, not yet unframed) to the receive thread;
  * the TLS session and the WebSocket's control queue lock themselves.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,8 @@ struct ferry_link {
 	struct ferry_tls *tls;
 	struct ferry_ws *ws;
 	size_t req_off; /* WebSocket request bytes sent */
-	/* send thread */
+	/* send thread (and the receive thread's last words: ferry__link_flush_control) */
+	pthread_mutex_t wlock; /* the write side: wout and writes down */
 	uint8_t *wout;
 	size_t wout_len, wout_off, wout_cap;
 	/* receive thread */
@@ -83,6 +85,10 @@ int ferry__link_new(const struct ferry_link_cfg *cfg, const struct ferry_uri *u,
 	struct ferry_link *l = calloc(1, sizeof *l);
 	if (!l)
 		return FERRY_ERR_NOMEM;
+	if (pthread_mutex_init(&l->wlock, NULL)) {
+		free(l);
+		return FERRY_ERR_SYSTEM;
+	}
 	l->fd = fd;
 	l->cfg = cfg;
 	l->u = u;
@@ -93,6 +99,7 @@ int ferry__link_new(const struct ferry_link_cfg *cfg, const struct ferry_uri *u,
 		int rc = ferry__tunnel_init(&l->tunnel, cfg->proxy_type, u->host, u->host_len, u->port,
 		                            cfg->proxy_user, cfg->proxy_pass);
 		if (rc) {
+			pthread_mutex_destroy(&l->wlock);
 			free(l);
 			return layer_err(rc, "proxy", "bad proxy settings", err, errcap);
 		}
@@ -307,14 +314,10 @@ static int reserve_out(struct ferry_link *l, size_t need)
 	return FERRY_OK;
 }
 
-int ferry__link_write(struct ferry_link *l, const void *buf, size_t len, size_t *put, char *err,
-                      size_t errcap)
+/* Control frames (pong, close answer) go between data frames; wlock held. */
+static int push_control(struct ferry_link *l, char *err, size_t errcap)
 {
-	*put = 0;
-	if (!l->ws)
-		return len ? lower_write(l, buf, len, put, err, errcap) : FERRY_OK;
 	int rc = push_out(l, err, errcap);
-	/* Control frames (pong, close answer) go between data frames. */
 	while (!rc && !l->wout_len && ferry__ws_has_control(l->ws)) {
 		rc = reserve_out(l, 512);
 		if (!rc) {
@@ -322,6 +325,13 @@ int ferry__link_write(struct ferry_link *l, const void *buf, size_t len, size_t 
 			rc = push_out(l, err, errcap);
 		}
 	}
+	return rc;
+}
+
+static int ws_write(struct ferry_link *l, const void *buf, size_t len, size_t *put, char *err,
+                    size_t errcap)
+{
+	int rc = push_control(l, err, errcap);
 	if (rc || l->wout_len || !len)
 		return rc;
 	size_t n = len < WS_CHUNK ? len : WS_CHUNK;
@@ -334,9 +344,36 @@ int ferry__link_write(struct ferry_link *l, const void *buf, size_t len, size_t 
 	return push_out(l, err, errcap);
 }
 
+int ferry__link_write(struct ferry_link *l, const void *buf, size_t len, size_t *put, char *err,
+                      size_t errcap)
+{
+	*put = 0;
+	if (!l->ws)
+		return len ? lower_write(l, buf, len, put, err, errcap) : FERRY_OK;
+	pthread_mutex_lock(&l->wlock);
+	int rc = ws_write(l, buf, len, put, err, errcap);
+	pthread_mutex_unlock(&l->wlock);
+	return rc;
+}
+
+void ferry__link_flush_control(struct ferry_link *l)
+{
+	if (!l->ws)
+		return;
+	char err[64];
+	pthread_mutex_lock(&l->wlock);
+	(void)push_control(l, err, sizeof err); /* best effort: the connection ends now */
+	pthread_mutex_unlock(&l->wlock);
+}
+
 bool ferry__link_has_output(struct ferry_link *l)
 {
-	return l->ws && (l->wout_len > l->wout_off || ferry__ws_has_control(l->ws));
+	if (!l->ws)
+		return false;
+	pthread_mutex_lock(&l->wlock);
+	bool out = l->wout_len > l->wout_off;
+	pthread_mutex_unlock(&l->wlock);
+	return out || ferry__ws_has_control(l->ws);
 }
 
 int ferry__link_read(struct ferry_link *l, void *buf, size_t cap, size_t *got, bool *kick_tx,
@@ -386,5 +423,6 @@ void ferry__link_free(struct ferry_link *l)
 	ferry__ws_free(l->ws);
 	ferry__tls_free(l->tls);
 	free(l->wout);
+	pthread_mutex_destroy(&l->wlock);
 	free(l);
 }

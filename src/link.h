@@ -87,6 +87,12 @@ int ferry__link_read(struct ferry_link *l, void *buf, size_t cap, size_t *got, b
  * thread): read again before waiting for the socket. */
 bool ferry__link_pending(struct ferry_link *l);
 
+/* ferry__link_flush_control - the receive thread's last words: before the
+ * connection is torn down because the server closed the WebSocket, try
+ * (without blocking) to send the queued answering close. The write side
+ * is locked against the send thread meanwhile. */
+void ferry__link_flush_control(struct ferry_link *l);
+
 /* ferry__link_free - NULL is fine. Does not close the socket. */
 void ferry__link_free(struct ferry_link *l);
 

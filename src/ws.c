@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include <openssl/evp.h>
@@ -122,14 +123,10 @@ struct ferry_ws {
 
 /* --- small helpers ------------------------------------------------------------ */
 
-__attribute__((format(printf, 3, 4))) static void say(char *err, size_t cap, const char *fmt, ...)
+static void copy_err(char *err, size_t cap, const char *text)
 {
-	if (!err || !cap)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
+	if (err && cap)
+		snprintf(err, cap, "%s", text);
 }
 
 /* Peer text made printable (other bytes become '?') and cut at QUOTE_MAX. */
@@ -147,20 +144,10 @@ static void quote(const char *p, size_t n, char *out, size_t cap)
 	out[o] = 0;
 }
 
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 /* Whether p[0..n) equals the C string s, ignoring ASCII case. */
 static bool same_ci(const char *p, size_t n, const char *s)
 {
-	size_t i = 0;
-	for (; i < n && s[i]; i++) {
-		if (lower(p[i]) != lower(s[i]))
-			return false;
-	}
-	return i == n && s[i] == 0;
+	return strlen(s) == n && strncasecmp(p, s, n) == 0;
 }
 
 static bool is_ows(char c)
@@ -432,7 +419,7 @@ __attribute__((format(printf, 4, 5))) static int refuse(struct ferry_ws *w, char
 	w->hs_rc = FERRY_ERR_WEBSOCKET;
 	free(w->resp);
 	w->resp = NULL;
-	say(err, cap, "%s", w->hs_err);
+	copy_err(err, cap, w->hs_err);
 	return FERRY_ERR_WEBSOCKET;
 }
 
@@ -459,9 +446,9 @@ static int check_status(struct ferry_ws *w, const char *p, size_t len, char *err
 	quote(p, len, q, sizeof q);
 	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 || !digit(p[7]) || p[8] != ' ' ||
 	    !digit(p[9]) || !digit(p[10]) || !digit(p[11]) || (len > 12 && p[12] != ' '))
-		return refuse(w, err, cap, "WebSocket upgrade failed: not an HTTP response (\"%s\")", q);
+		return refuse(w, err, cap, "upgrade failed: not an HTTP response (\"%s\")", q);
 	if (memcmp(p + 9, "101", 3) != 0)
-		return refuse(w, err, cap, "WebSocket upgrade refused: the server answered \"%s\"", q);
+		return refuse(w, err, cap, "upgrade refused: the server answered \"%s\"", q);
 	w->status_ok = true;
 	return FERRY_OK;
 }
@@ -482,7 +469,7 @@ static int header_line(struct ferry_ws *w, const char *p, size_t len, struct see
 	const char *colon = memchr(p, ':', len);
 	if (!colon || colon == p || is_ows(p[0])) {
 		quote(p, len, q, sizeof q);
-		return refuse(w, err, cap, "WebSocket upgrade failed: malformed header line \"%s\"", q);
+		return refuse(w, err, cap, "upgrade failed: malformed header line \"%s\"", q);
 	}
 	size_t nl = (size_t)(colon - p);
 	const char *v = colon + 1;
@@ -512,31 +499,31 @@ static int judge(struct ferry_ws *w, const struct seen *s, char *err, size_t cap
 {
 	char q[QUOTE_MAX + 4];
 	if (!s->upgrade)
-		return refuse(w, err, cap, "WebSocket upgrade failed: no \"Upgrade: websocket\" "
-		                           "header in the server's 101 response");
+		return refuse(w, err, cap, "upgrade failed: no \"Upgrade: websocket\" header "
+		                           "in the server's 101 response");
 	if (!s->connection)
-		return refuse(w, err, cap, "WebSocket upgrade failed: no \"Connection: Upgrade\" "
-		                           "header in the server's 101 response");
+		return refuse(w, err, cap, "upgrade failed: no \"Connection: Upgrade\" header "
+		                           "in the server's 101 response");
 	if (s->accepts == 0)
-		return refuse(w, err, cap, "WebSocket upgrade failed: no Sec-WebSocket-Accept header");
+		return refuse(w, err, cap, "upgrade failed: no Sec-WebSocket-Accept header");
 	if (s->accepts > 1 || s->accept_len != ACCEPT_LEN ||
 	    memcmp(s->accept, w->accept, ACCEPT_LEN) != 0) {
 		quote(s->accept, s->accept_len, q, sizeof q);
 		return refuse(w, err, cap,
-		              "WebSocket upgrade failed: wrong Sec-WebSocket-Accept \"%s\"%s "
+		              "upgrade failed: wrong Sec-WebSocket-Accept \"%s\"%s "
 		              "(expected \"%s\")", q, s->accepts > 1 ? " (repeated)" : "", w->accept);
 	}
 	if (s->protocols == 0)
-		return refuse(w, err, cap, "WebSocket upgrade failed: the server did not accept the "
+		return refuse(w, err, cap, "upgrade failed: the server did not accept the "
 		                           "mqtt subprotocol (no Sec-WebSocket-Protocol header)");
 	if (s->protocols > 1 || !same_ci(s->protocol, s->protocol_len, "mqtt")) {
 		quote(s->protocol, s->protocol_len, q, sizeof q);
-		return refuse(w, err, cap, "WebSocket upgrade failed: the server chose subprotocol "
+		return refuse(w, err, cap, "upgrade failed: the server chose subprotocol "
 		                           "\"%s\"%s, not mqtt", q, s->protocols > 1 ? " (repeated)" : "");
 	}
 	if (s->extensions) {
 		quote(s->extensions, s->extensions_len, q, sizeof q);
-		return refuse(w, err, cap, "WebSocket upgrade failed: the server enabled extensions "
+		return refuse(w, err, cap, "upgrade failed: the server enabled extensions "
 		                           "\"%s\" that were not offered", q);
 	}
 	return FERRY_OK;
@@ -579,7 +566,7 @@ int ferry__ws_response(struct ferry_ws *w, const uint8_t *in, size_t n, size_t *
 {
 	*used = 0;
 	if (w->hs_rc) {
-		say(err, errcap, "%s", w->hs_err);
+		copy_err(err, errcap, w->hs_err);
 		return w->hs_rc;
 	}
 	if (w->upgraded)
@@ -601,7 +588,7 @@ int ferry__ws_response(struct ferry_ws *w, const uint8_t *in, size_t n, size_t *
 		w->resp_len = len;
 		*used = take;
 		if (len >= RESP_MAX)
-			return refuse(w, err, errcap, "WebSocket upgrade failed: the response header "
+			return refuse(w, err, errcap, "upgrade failed: the response header "
 			                              "block is over %u bytes", RESP_MAX);
 		return FERRY__AGAIN;
 	}
@@ -717,30 +704,25 @@ __attribute__((format(printf, 4, 5))) static int rx_end(struct ferry_ws *w, int 
 	return rc;
 }
 
-static const char *close_name(unsigned code)
-{
-	switch (code) {
-	case 1000: return "normal closure";
-	case 1001: return "going away";
-	case 1002: return "protocol error";
-	case 1003: return "unsupported data";
-	case 1007: return "invalid payload data";
-	case 1008: return "policy violation";
-	case 1009: return "message too big";
-	case 1010: return "mandatory extension";
-	case 1011: return "internal server error";
-	case 1012: return "service restart";
-	case 1013: return "try again later";
-	case 1014: return "bad gateway";
-	default: return code >= 3000 && code <= 4999 ? "application code" : "invalid code";
-	}
-}
+/* Names of the status codes 1000..1014 (RFC 6455 7.4.1, IANA); NULL: not to be sent. */
+static const char *const close_names[] = {
+    "normal closure",  "going away",        "protocol error",        "unsupported data",
+    NULL,              NULL,                NULL,                    "invalid payload data",
+    "policy violation", "message too big",  "mandatory extension",   "internal server error",
+    "service restart", "try again later",   "bad gateway"};
 
 /* A code a peer may send in a close frame (RFC 6455 7.4). */
 static bool close_code_ok(unsigned code)
 {
-	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+	return (code >= 1000 && code <= 1014 && close_names[code - 1000]) ||
 	       (code >= 3000 && code <= 4999);
+}
+
+static const char *close_name(unsigned code)
+{
+	if (code >= 1000 && code <= 1014 && close_names[code - 1000])
+		return close_names[code - 1000];
+	return code >= 3000 && code <= 4999 ? "application code" : "invalid code";
 }
 
 /* The server's close: answer it (echoing a valid code) and end the stream. */
@@ -751,17 +733,17 @@ static int on_close(struct ferry_ws *w)
 	if (r->ctrl_len == 0) {
 		enqueue_close(w, 0);
 		return rx_end(w, FERRY_ERR_CLOSED, 0,
-		              "the server closed the WebSocket (no status code)");
+		              "closed by the server (no status code)");
 	}
 	if (r->ctrl_len == 1) {
 		enqueue_close(w, CLOSE_PROTOCOL);
 		return rx_end(w, FERRY_ERR_CLOSED, 0,
-		              "the server closed the WebSocket with a malformed close frame");
+		              "closed by the server with a malformed close frame");
 	}
 	unsigned code = (unsigned)r->ctrl[0] << 8 | r->ctrl[1];
 	enqueue_close(w, close_code_ok(code) ? code : CLOSE_PROTOCOL);
 	quote((const char *)r->ctrl + 2, r->ctrl_len - 2, reason, sizeof reason);
-	return rx_end(w, FERRY_ERR_CLOSED, 0, "the server closed the WebSocket: %u (%s)%s%s%s",
+	return rx_end(w, FERRY_ERR_CLOSED, 0, "closed by the server: %u (%s)%s%s%s",
 	              code, close_name(code), *reason ? " \"" : "", reason, *reason ? "\"" : "");
 }
 
@@ -774,29 +756,29 @@ static int rx_first(struct ferry_ws *w)
 	r->fin = (b0 & 0x80u) != 0;
 	r->opcode = (uint8_t)op;
 	if (b0 & 0x70u)
-		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_PROTOCOL, "WebSocket frame with "
+		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_PROTOCOL, "frame with "
 		              "reserved bits 0x%02x set (no extension was negotiated)", b0 & 0x70u);
 	if (op == OP_TEXT)
 		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_DATA,
 		              "text frame from the server (MQTT needs binary frames)");
 	if (op > OP_BIN && op != OP_CLOSE && op != OP_PING && op != OP_PONG)
 		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_PROTOCOL,
-		              "WebSocket frame with reserved opcode 0x%x", op);
+		              "frame with reserved opcode 0x%x", op);
 	if (b1 & 0x80u)
 		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_PROTOCOL,
-		              "masked WebSocket frame from the server");
+		              "masked frame from the server");
 	if (control && !r->fin)
 		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_PROTOCOL,
-		              "fragmented WebSocket control frame (opcode 0x%x)", op);
+		              "fragmented control frame (opcode 0x%x)", op);
 	if (control && len7 > CTRL_MAX)
 		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_PROTOCOL,
-		              "WebSocket control frame (opcode 0x%x) longer than 125 bytes", op);
+		              "control frame (opcode 0x%x) longer than 125 bytes", op);
 	if (op == OP_CONT && !r->in_message)
 		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_PROTOCOL,
-		              "WebSocket continuation frame without a message to continue");
+		              "continuation frame without a message to continue");
 	if (op == OP_BIN && r->in_message)
 		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_PROTOCOL,
-		              "WebSocket binary frame inside an unfinished fragmented message");
+		              "binary frame inside an unfinished fragmented message");
 	r->hdr_need = len7 == 126 ? 4 : len7 == 127 ? 10 : 2;
 	return FERRY_OK;
 }
@@ -813,7 +795,7 @@ static int rx_start(struct ferry_ws *w)
 	}
 	if (len > FERRY_WS_MAX_FRAME)
 		return rx_end(w, FERRY_ERR_WEBSOCKET, CLOSE_TOO_BIG,
-		              "WebSocket frame of %llu bytes (the limit is %u)",
+		              "frame of %llu bytes (the limit is %u)",
 		              (unsigned long long)len, FERRY_WS_MAX_FRAME);
 	if (!(r->opcode & 0x8u))
 		r->in_message = !r->fin;
@@ -888,7 +870,7 @@ int ferry__ws_unwrap(struct ferry_ws *w, const uint8_t *in, size_t n, size_t *us
 	*used = i;
 	*produced = o;
 	if (r->state == RX_ENDED) {
-		say(err, errcap, "%s", r->end_err);
+		copy_err(err, errcap, r->end_err);
 		return r->end_rc;
 	}
 	return FERRY_OK;
