@@ -142,7 +142,9 @@ static int copy_transport(struct ferry_client *c, const struct ferry_client_opti
 		c->link_cfg.ws_headers = (const char *const *)c->ws_headers;
 		c->link_cfg.ws_header_count = o->ws_header_count;
 		for (size_t i = 0; i < o->ws_header_count; i++) {
-			if (!o->ws_headers[i])
+			/* "Name: value" on one line, or the upgrade would fail at every connect. */
+			const char *h = o->ws_headers[i];
+			if (!h || h[0] == ':' || !strchr(h, ':') || strpbrk(h, "\r\n"))
 				return FERRY_ERR_INVAL;
 			if (!(c->ws_headers[i] = dupstr(o->ws_headers[i])))
 				return FERRY_ERR_NOMEM;

@@ -17,11 +17,13 @@
  * oversized control frames, a data frame announcing more than
  * FERRY_WS_MAX_FRAME bytes, a continuation without a start.
  *
- * Threads: the send thread uses ferry__ws_wrap and ferry__ws_control, the
- * receive thread ferry__ws_unwrap, at the same time: their states are
- * separate; the queue of control frames unwrap produces and control takes
- * is guarded by the object's own lock. Handshake functions run on the send
- * thread before either.
+ * Threads: ferry__ws_wrap and ferry__ws_control (they share the mask pool)
+ * are called by one thread at a time - the send thread, or the receive
+ * thread's last words, serialised by link.c's write lock - while the
+ * receive thread uses ferry__ws_unwrap: their states are separate; the
+ * queue of control frames unwrap produces and control takes is guarded by
+ * the object's own lock. Handshake functions run on the send thread before
+ * any of them.
  *
  * Ownership: config strings are copied at ferry__ws_new; views returned
  * (the request) live as long as the object.

@@ -215,6 +215,27 @@ static void test_argument_errors(void)
 	o.clean_session = true;
 	o.server_uri = "nope://x";
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_ERR_URI);
+	/* Transport options are checked at create, not at every connect. */
+	o.server_uri = "ws://127.0.0.1:1/mqtt";
+	const char *bad_headers[][1] = {{"no colon"}, {": no name"}, {"X-A: 1\r\nX-B: 2"}, {NULL}};
+	for (size_t i = 0; i < sizeof bad_headers / sizeof bad_headers[0]; i++) {
+		o.ws_headers = bad_headers[i];
+		o.ws_header_count = 1;
+		ASSERT_RC(ferry_client_create(&o, &c), FERRY_ERR_INVAL);
+	}
+	o.ws_headers = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_ERR_INVAL); /* a count without headers */
+	o.ws_header_count = 0;
+	struct ferry_proxy_options px = FERRY_PROXY_OPTIONS_INIT;
+	px.type = FERRY_PROXY_SOCKS5;
+	px.host = "127.0.0.1";
+	px.port = 0;
+	o.proxy = &px;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_ERR_INVAL); /* no port */
+	px.port = 1080;
+	px.type = 7;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_ERR_INVAL); /* unknown type */
+	o.proxy = NULL;
 	o.server_uri = uri;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
 	ASSERT_RC(ferry_publish(c, "a/+", "x", 1, 0, false, NULL, NULL), FERRY_ERR_TOPIC_NAME);
