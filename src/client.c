@@ -234,6 +234,7 @@ void ferry__client_free(struct ferry_client *c)
 	free(c->ws_headers);
 	ferry__link_free(c->link);
 	free(c->client_id);
+	free(c->assigned_id);
 	free(c->username);
 	free(c->password);
 	free((void *)c->will.topic);

@@ -339,6 +339,46 @@ static void resubscribe_locked(struct ferry_client *c)
 		ferry__log(c, FERRY_LOG_INFO, "session lost: subscribing again to %zu filters", total);
 }
 
+/* ": \"text\"" for an MQTT 5 Reason String (control characters as '?'), else "". */
+static void reason_string(const struct ferry_props *p, char *out, size_t cap)
+{
+	out[0] = 0;
+	if (!(p->present & FERRY_PROP_BIT(FERRY_PROP_REASON_STRING)) || cap < 8)
+		return;
+	size_t n = p->reason_string.len < cap - 6 ? p->reason_string.len : cap - 6, o = 0;
+	out[o++] = ':';
+	out[o++] = ' ';
+	out[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = p->reason_string.p[i];
+		out[o++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	out[o++] = '"';
+	out[o] = 0;
+}
+
+/* MQTT 5 CONNACK properties the client follows (c->mu held). */
+static void server_settings_locked(struct ferry_client *c, const struct ferry_props *p)
+{
+	if (c->version != FERRY_MQTT_5)
+		return;
+	if ((p->present & FERRY_PROP_BIT(FERRY_PROP_SERVER_KEEPALIVE)) &&
+	    p->server_keepalive != c->keepalive_eff) {
+		ferry__log(c, FERRY_LOG_INFO, "the broker sets the keepalive to %u s (asked %u s)",
+		           p->server_keepalive, c->keepalive_s);
+		c->keepalive_eff = p->server_keepalive;
+	}
+	if (p->present & FERRY_PROP_BIT(FERRY_PROP_ASSIGNED_CLIENT_ID)) {
+		char *id = malloc(p->assigned_client_id.len + 1);
+		if (id) {
+			memcpy(id, p->assigned_client_id.p, p->assigned_client_id.len);
+			id[p->assigned_client_id.len] = 0;
+			free(c->assigned_id);
+			c->assigned_id = id;
+		}
+	}
+}
+
 static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 {
 	uint64_t now = ferry__now_ms();
@@ -352,14 +392,16 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 		c->connect_req->reason = ca->reason;
 	c->refused_reason = ca->reason ? ca->reason : -1;
 	if (ca->reason != 0) {
-		char text[160];
-		snprintf(text, sizeof text, "CONNACK refused: %s (0x%02x)",
-		         ferry__reason_name(c->version, FERRY_CONNACK, ca->reason), ca->reason);
+		char text[160], why[100];
+		reason_string(&ca->props, why, sizeof why);
+		snprintf(text, sizeof text, "CONNACK refused: %s (0x%02x)%s",
+		         ferry__reason_name(c->version, FERRY_CONNACK, ca->reason), ca->reason, why);
 		ferry__conn_fail_locked(c, FERRY_ERR_CONNECT_REFUSED, text);
 		ferry__unlock(&c->mu);
 		return;
 	}
 	c->state = FERRY_CS_CONNECTED;
+	server_settings_locked(c, &ca->props);
 	c->connected_at = now;
 	c->last_sent = c->last_received = now;
 	c->ping_outstanding = false;
@@ -395,7 +437,12 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 	/* The connected callback first: it comes before any completion or
 	 * message of this connection (ferry.h's ordering guarantee). */
 	if (c->cb.on_connected) {
-		struct ferry_connected_info info = {server, ca->session_present, reconnect};
+		/* assigned_id is only replaced by a CONNACK, which this thread handles. */
+		struct ferry_connected_info info = {server, ca->session_present, reconnect,
+		                                    ca->props.present &
+		                                            FERRY_PROP_BIT(FERRY_PROP_ASSIGNED_CLIENT_ID)
+		                                        ? c->assigned_id
+		                                        : NULL};
 		c->cb.on_connected(c, c->cb.user, &info);
 	}
 	if (creq)
@@ -482,10 +529,11 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		ferry__unlock(&c->mu);
 		break;
 	case FERRY_DISCONNECT: {
-		char text[160];
-		snprintf(text, sizeof text, "broker sent DISCONNECT: %s (0x%02x)",
+		char text[160], why[100];
+		reason_string(&p.u.disconnect.props, why, sizeof why);
+		snprintf(text, sizeof text, "broker sent DISCONNECT: %s (0x%02x)%s",
 		         ferry__reason_name(c->version, FERRY_DISCONNECT, p.u.disconnect.reason),
-		         p.u.disconnect.reason);
+		         p.u.disconnect.reason, why);
 		fail(c, p.u.disconnect.reason == 0x8E ? FERRY_ERR_TAKEOVER : FERRY_ERR_SERVER_DISCONNECT,
 		     text);
 		break;

@@ -204,7 +204,7 @@ static void complete_written(struct ferry_client *c, struct done_chain *done, in
 static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadline)
 {
 	struct ferry_ka_state ka = {
-		.interval_ms = (uint64_t)c->keepalive_s * 1000u,
+		.interval_ms = (uint64_t)c->keepalive_eff * 1000u,
 		.ping_timeout_ms = c->ping_timeout_ms,
 		.last_sent = c->last_sent,
 		.last_received = c->last_received,
@@ -376,6 +376,7 @@ static void send_connect(struct ferry_client *c, uint64_t now)
 	}
 	c->state = FERRY_CS_CONNACK;
 	c->last_received = now;
+	c->keepalive_eff = c->keepalive_s; /* until the CONNACK says otherwise */
 }
 
 /*

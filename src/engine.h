@@ -207,6 +207,8 @@ struct ferry_client {
 	int refused_reason;          /* reason of the latest CONNACK refusal, -1 none */
 
 	/* keepalive [c] */
+	uint16_t keepalive_eff;      /* in force: ours, or the server's (MQTT 5 Server Keep Alive) */
+	char *assigned_id;           /* MQTT 5 Assigned Client Identifier of the latest CONNACK */
 	uint64_t last_sent, last_received, ping_sent_at;
 	bool ping_outstanding;
 

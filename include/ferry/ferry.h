@@ -140,6 +140,8 @@ struct ferry_connected_info {
 	const char *server_uri; /* the server it connected to */
 	bool session_present;
 	bool reconnect;         /* false for the first connection */
+	const char *assigned_client_id; /* MQTT 5: the id the broker gave (an empty client_id
+	                                   asked for one), else NULL */
 };
 
 /*

@@ -3,6 +3,7 @@
  * exact bytes it sends, resending after a reconnect with a session, inbound
  * QoS 2 delivered once, malformed input, CONNACK timeout and keepalive.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -263,6 +264,84 @@ static void test_unwritten_bytes_dropped_then_qos0_completes(void)
 	itest_rec_free(&r);
 }
 
+/* What an MQTT 5 test's callbacks saw beyond the recorder. */
+struct v5rec {
+	struct itest_rec r; /* first: itest callbacks take user as a struct itest_rec */
+	char assigned[64];
+	char lost_text[256];
+};
+
+static void v5_connected(ferry_client *c, void *user, const struct ferry_connected_info *info)
+{
+	(void)c;
+	struct v5rec *v = user;
+	pthread_mutex_lock(&v->r.mu);
+	snprintf(v->assigned, sizeof v->assigned, "%s",
+	         info->assigned_client_id ? info->assigned_client_id : "(none)");
+	v->r.connected++;
+	pthread_cond_broadcast(&v->r.cv);
+	pthread_mutex_unlock(&v->r.mu);
+}
+
+static void v5_lost(ferry_client *c, void *user, int cause, const char *text)
+{
+	(void)c;
+	struct v5rec *v = user;
+	pthread_mutex_lock(&v->r.mu);
+	snprintf(v->lost_text, sizeof v->lost_text, "%s", text);
+	v->r.lost_cause = cause;
+	v->r.lost++;
+	pthread_cond_broadcast(&v->r.cv);
+	pthread_mutex_unlock(&v->r.mu);
+}
+
+/*
+ * MQTT 5 CONNACK settings the client follows: the Server Keep Alive (1 s
+ * instead of the 60 s asked: a PINGREQ comes within seconds, never with
+ * 60), the Assigned Client Identifier (given to the connected callback),
+ * and a server DISCONNECT's reason string in the connection-lost text.
+ */
+static void test_mqtt5_server_settings(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = FERRY_CONNECT},
+		{.op = FAKE_SEND, .hex = "20 0c 00 00 09 13 00 01 12 00 03 'abc'"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "c0 00", .timeout_ms = 5000},
+		{.op = FAKE_SEND, .hex = "d0 00"},
+		{.op = FAKE_SEND, .hex = "e0 08 8b 06 1f 00 03 'bye'"},
+		{.op = FAKE_EXPECT_CLOSE},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = NULL;
+	ASSERT_RC(test_fake_start(&fb, script, &(struct test_fake_opts){.version = 5}), FERRY_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fb);
+	struct v5rec v;
+	memset(&v, 0, sizeof v);
+	itest_rec_init(&v.r);
+	struct ferry_client_options o;
+	itest_options(&o, &v.r, test_fake_uri(fb), "");
+	o.mqtt_version = FERRY_MQTT_5;
+	o.keepalive_s = 60;
+	o.auto_reconnect = false;
+	o.on_connected = v5_connected;
+	o.on_connection_lost = v5_lost;
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&v.r, &v.r.lost, 1, ITEST_WAIT_MS));
+	assert_script_ok(fb);
+	pthread_mutex_lock(&v.r.mu);
+	CU_ASSERT_STRING_EQUAL(v.assigned, "abc");
+	CU_ASSERT_EQUAL(v.r.lost_cause, FERRY_ERR_SERVER_DISCONNECT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(v.lost_text, "(0x8b): \"bye\""));
+	pthread_mutex_unlock(&v.r.mu);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&v.r);
+}
+
 static void test_connack_timeout(void)
 {
 	static const struct test_fake_step script[] = {
@@ -327,6 +406,8 @@ void register_client_script_suite(void)
 	test_add(s, "malformed packet closes, message kept",
 	         test_malformed_packet_closes_and_keeps_message);
 	test_add(s, "CONNACK timeout", test_connack_timeout);
+	test_add(s, "MQTT 5: server keepalive, assigned id, DISCONNECT reason string",
+	         test_mqtt5_server_settings);
 	test_add(s, "unwritten bytes dropped, then QoS 0 completes",
 	         test_unwritten_bytes_dropped_then_qos0_completes);
 	test_add(s, "keepalive ping, then loss", test_keepalive_ping_and_loss);
