@@ -360,8 +360,17 @@ static void reason_string(const struct ferry_props *p, char *out, size_t cap)
 /* MQTT 5 CONNACK properties the client follows (c->mu held). */
 static void server_settings_locked(struct ferry_client *c, const struct ferry_props *p)
 {
+	c->server_max_packet = 0;
+	c->server_max_qos = 2;
+	c->server_no_retain = false;
 	if (c->version != FERRY_MQTT_5)
 		return;
+	if (p->present & FERRY_PROP_BIT(FERRY_PROP_MAXIMUM_PACKET_SIZE))
+		c->server_max_packet = p->maximum_packet_size;
+	if (p->present & FERRY_PROP_BIT(FERRY_PROP_MAXIMUM_QOS))
+		c->server_max_qos = p->maximum_qos;
+	if (p->present & FERRY_PROP_BIT(FERRY_PROP_RETAIN_AVAILABLE))
+		c->server_no_retain = p->retain_available == 0;
 	if ((p->present & FERRY_PROP_BIT(FERRY_PROP_SERVER_KEEPALIVE)) &&
 	    p->server_keepalive != c->keepalive_eff) {
 		ferry__log(c, FERRY_LOG_INFO, "the broker sets the keepalive to %u s (asked %u s)",

@@ -33,6 +33,8 @@ static int put_packet(struct ferry_client *c, const struct ferry_packet *p)
 	int rc = ferry__encode_size(c->version, p, &size);
 	if (rc)
 		return rc;
+	if (c->server_max_packet && size > c->server_max_packet)
+		return FERRY_ERR_PACKET_TOO_LARGE; /* MQTT 5: over the broker's Maximum Packet Size */
 	uint8_t *dst = ferry__buf_reserve(&c->wbuf, size);
 	if (!dst)
 		return FERRY_ERR_NOMEM;
@@ -85,6 +87,11 @@ static int put_op(struct ferry_client *c, enum ferry_send_what what, struct ferr
 	struct ferry_packet p = {0};
 	switch (what) {
 	case FERRY_SEND_PUBLISH:
+		/* The broker's MQTT 5 limits: such a message is refused, never sent. */
+		if (op->qos > c->server_max_qos)
+			return FERRY_ERR_QOS_NOT_SUPPORTED;
+		if (r->retain && c->server_no_retain)
+			return FERRY_ERR_RETAIN_NOT_SUPPORTED;
 		p.type = FERRY_PUBLISH;
 		p.u.publish.qos = op->qos;
 		p.u.publish.dup = op->dup;
@@ -115,6 +122,12 @@ static int put_op(struct ferry_client *c, enum ferry_send_what what, struct ferr
 		return FERRY_ERR_STATE;
 	}
 	return put_packet(c, &p);
+}
+
+static bool refused_by_limits(int rc)
+{
+	return rc == FERRY_ERR_PACKET_TOO_LARGE || rc == FERRY_ERR_QOS_NOT_SUPPORTED ||
+	       rc == FERRY_ERR_RETAIN_NOT_SUPPORTED;
 }
 
 /* Completed-request chain to post once the lock is released. */
@@ -160,6 +173,17 @@ static bool fill_locked(struct ferry_client *c, struct done_chain *done)
 		struct ferry_req *r = op->owner;
 		int rc = put_op(c, what, op);
 		bool q0 = what == FERRY_SEND_PUBLISH && op->qos == 0;
+		if (rc && what == FERRY_SEND_PUBLISH && refused_by_limits(rc) &&
+		    (q0 || op->state == FERRY_OPS_WAIT_ACK) && !op->dup) {
+			/* Over the broker's limits: this message fails, the others go on. */
+			ferry__log(c, FERRY_LOG_WARNING, "publish of token %llu not sent: %s",
+			           (unsigned long long)op->token, ferry_strerror(rc));
+			if (!q0)
+				ferry__session_abort(c->session, op);
+			ferry__req_done_locked(r, rc);
+			chain_add(done, r);
+			continue;
+		}
 		if (rc) {
 			/* Validated at submit, so only memory can fail here. */
 			ferry__log(c, FERRY_LOG_ERROR, "cannot encode packet kind %d: %s", (int)what,
@@ -365,6 +389,9 @@ static void finish_connect(struct ferry_client *c, uint64_t now, bool writable)
 /* The stream is ready for MQTT: CONNECT, and the receive thread takes reading over. */
 static void send_connect(struct ferry_client *c, uint64_t now)
 {
+	c->server_max_packet = 0; /* the last broker's limits do not apply to this one */
+	c->server_max_qos = 2;
+	c->server_no_retain = false;
 	int rc = put_connect(c);
 	if (!rc)
 		rc = ferry__ctx_watch_tx(c, c->fd, false, false);

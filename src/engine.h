@@ -208,6 +208,9 @@ struct ferry_client {
 
 	/* keepalive [c] */
 	uint16_t keepalive_eff;      /* in force: ours, or the server's (MQTT 5 Server Keep Alive) */
+	uint32_t server_max_packet;  /* MQTT 5 Maximum Packet Size of the broker, 0 = none */
+	uint8_t server_max_qos;      /* MQTT 5 Maximum QoS (2 when not said) */
+	bool server_no_retain;       /* MQTT 5 Retain Available = 0 */
 	char *assigned_id;           /* MQTT 5 Assigned Client Identifier of the latest CONNACK */
 	uint64_t last_sent, last_received, ping_sent_at;
 	bool ping_outstanding;

@@ -39,6 +39,8 @@ static const struct err_text errs[] = {
 	E(FERRY_ERR_SERVER_DISCONNECT, "broker sent DISCONNECT"),
 	E(FERRY_ERR_URI, "invalid server URI"),
 	E(FERRY_ERR_REJECTED, "operation rejected by the broker"),
+	E(FERRY_ERR_QOS_NOT_SUPPORTED, "the broker does not accept this QoS"),
+	E(FERRY_ERR_RETAIN_NOT_SUPPORTED, "the broker does not accept retained messages"),
 	E(FERRY_ERR_TAKEOVER, "another client with the same id took the session over"),
 	E(FERRY_ERR_TLS, "TLS failed"),
 	E(FERRY_ERR_TLS_VERIFY, "TLS certificate verification failed"),

@@ -332,6 +332,13 @@ void ferry__session_enqueue_front(struct ferry_session *s, struct ferry_op *op)
 	s->queued_bytes += op->bytes;
 }
 
+void ferry__session_abort(struct ferry_session *s, struct ferry_op *op)
+{
+	assert(op->packet_id != 0 && op->state == FERRY_OPS_WAIT_ACK);
+	inflight_remove(s, op);
+	op->packet_id = 0;
+}
+
 void ferry__session_enqueue_ordered(struct ferry_session *s, struct ferry_op *op)
 {
 	struct ferry_op *at = s->outbox.head;

@@ -111,6 +111,11 @@ void ferry__session_enqueue(struct ferry_session *s, struct ferry_op *op);
  * before everything queued (used to subscribe again after a lost session). */
 void ferry__session_enqueue_front(struct ferry_session *s, struct ferry_op *op);
 
+/* An op next_send just handed out (state WAIT_ACK, never written) cannot be
+ * sent after all (the broker's limits): it leaves the session, its id free
+ * again; the caller owns it. */
+void ferry__session_abort(struct ferry_session *s, struct ferry_op *op);
+
 /* Insert an op (state QUEUED, no id) into the outbox before the first op
  * with a larger token, scanning from the head: used for messages restored
  * from a store, which are older than everything published since. The cost

@@ -55,6 +55,8 @@ enum ferry_err {
 	FERRY_ERR_URI = -59,               /* a server URI is invalid */
 	FERRY_ERR_REJECTED = -60,          /* the broker rejected the operation (see the reason code) */
 	FERRY_ERR_TAKEOVER = -61,          /* another client with the same id took the session over */
+	FERRY_ERR_QOS_NOT_SUPPORTED = -62, /* the broker's Maximum QoS is below the message's (MQTT 5) */
+	FERRY_ERR_RETAIN_NOT_SUPPORTED = -63, /* the broker does not keep retained messages (MQTT 5) */
 
 	/* store */
 	FERRY_ERR_STORE_IO = -200,         /* the store could not read or write */

@@ -400,6 +400,9 @@ FERRY_API int ferry_disconnect(ferry_client *c, int timeout_ms, const struct fer
  * stored is lost, publishing works again once there is room),
  * FERRY_ERR_STORE_IO. With a store, a QoS 1/2 publish returns FERRY_OK
  * only once the message is committed (concurrent callers share commits).
+ * A message over an MQTT 5 broker's limits is never sent: it completes with
+ * FERRY_ERR_QOS_NOT_SUPPORTED (Maximum QoS), FERRY_ERR_RETAIN_NOT_SUPPORTED
+ * (Retain Available 0) or FERRY_ERR_PACKET_TOO_LARGE (Maximum Packet Size).
  */
 FERRY_API int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_t len,
                             int qos, bool retain, const struct ferry_call *call, ferry_token *token);

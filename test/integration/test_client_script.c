@@ -342,6 +342,56 @@ static void test_mqtt5_server_settings(void)
 	itest_rec_free(&v.r);
 }
 
+/*
+ * The broker's MQTT 5 limits (Maximum QoS 1, Retain Available 0, Maximum
+ * Packet Size 20): a publish over any of them fails with its own error and
+ * is never sent; the next one, within them, goes out (the only PUBLISH the
+ * broker sees; the refused QoS 1 and 2 ones had taken ids 1 and 2, free
+ * again).
+ */
+static void test_mqtt5_server_limits(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = FERRY_CONNECT},
+		{.op = FAKE_SEND, .hex = "20 0c 00 00 09 24 01 25 00 27 00 00 00 14"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "32 09 00 03 'a/b' 00 03 00 'x'"},
+		{.op = FAKE_SEND, .hex = "40 02 00 03"},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = NULL;
+	ASSERT_RC(test_fake_start(&fb, script, &(struct test_fake_opts){.version = 5}), FERRY_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fb);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	struct ferry_client_options o;
+	itest_options(&o, &r, test_fake_uri(fb), "limits");
+	o.mqtt_version = FERRY_MQTT_5;
+	o.auto_reconnect = false;
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
+	ferry_token t[4];
+	char big[30];
+	memset(big, 'b', sizeof big);
+	ASSERT_RC(ferry_publish(c, "a/b", "x", 1, 2, false, NULL, &t[0]), FERRY_OK);
+	ASSERT_RC(ferry_publish(c, "a/b", "x", 1, 0, true, NULL, &t[1]), FERRY_OK);
+	ASSERT_RC(ferry_publish(c, "a/b", big, sizeof big, 1, false, NULL, &t[2]), FERRY_OK);
+	ASSERT_RC(ferry_publish(c, "a/b", "x", 1, 1, false, NULL, &t[3]), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t[0], ITEST_WAIT_MS), FERRY_ERR_QOS_NOT_SUPPORTED);
+	ASSERT_RC(ferry_wait(c, t[1], ITEST_WAIT_MS), FERRY_ERR_RETAIN_NOT_SUPPORTED);
+	ASSERT_RC(ferry_wait(c, t[2], ITEST_WAIT_MS), FERRY_ERR_PACKET_TOO_LARGE);
+	ASSERT_RC(ferry_wait(c, t[3], ITEST_WAIT_MS), FERRY_OK);
+	assert_script_ok(fb);
+	struct ferry_stats st;
+	ASSERT_RC(ferry_client_stats(c, &st), FERRY_OK);
+	CU_ASSERT_EQUAL(st.inflight, 0);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
+}
+
 static void test_connack_timeout(void)
 {
 	static const struct test_fake_step script[] = {
@@ -408,6 +458,8 @@ void register_client_script_suite(void)
 	test_add(s, "CONNACK timeout", test_connack_timeout);
 	test_add(s, "MQTT 5: server keepalive, assigned id, DISCONNECT reason string",
 	         test_mqtt5_server_settings);
+	test_add(s, "MQTT 5: the broker's maximum QoS, retain and packet size",
+	         test_mqtt5_server_limits);
 	test_add(s, "unwritten bytes dropped, then QoS 0 completes",
 	         test_unwritten_bytes_dropped_then_qos0_completes);
 	test_add(s, "keepalive ping, then loss", test_keepalive_ping_and_loss);
