@@ -502,6 +502,17 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		on_connack(c, &p.u.connack);
 		break;
 	case FERRY_PUBLISH:
+		/* ferry's CONNECT allows no topic aliases (Topic Alias Maximum 0):
+		 * one from the broker is a protocol error (MQTT 5 3.3.2.3.4), not a
+		 * message to deliver under an empty topic. */
+		if (p.u.publish.props.present & FERRY_PROP_BIT(FERRY_PROP_TOPIC_ALIAS)) {
+			char text[160];
+			snprintf(text, sizeof text,
+			         "the broker used topic alias %u, but ferry allows none (Topic Alias invalid, 0x94)",
+			         p.u.publish.props.topic_alias);
+			fail(c, FERRY_ERR_PROTOCOL, text);
+			break;
+		}
 		on_publish(c, &p.u.publish);
 		break;
 	case FERRY_PUBACK:

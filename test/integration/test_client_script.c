@@ -392,6 +392,46 @@ static void test_mqtt5_server_limits(void)
 	itest_rec_free(&r);
 }
 
+/* A topic alias ferry never allowed is a protocol error: the connection
+ * closes with a reason; nothing is delivered under an empty topic. */
+static void test_mqtt5_unallowed_topic_alias(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = FERRY_CONNECT},
+		{.op = FAKE_SEND, .hex = "20 03 00 00 00"},
+		/* QoS 0, empty topic, Topic Alias 5, payload "hi" */
+		{.op = FAKE_SEND, .hex = "30 08 00 00 03 23 00 05 'hi'"},
+		{.op = FAKE_EXPECT_CLOSE},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = NULL;
+	ASSERT_RC(test_fake_start(&fb, script, &(struct test_fake_opts){.version = 5}), FERRY_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fb);
+	struct v5rec v;
+	memset(&v, 0, sizeof v);
+	itest_rec_init(&v.r);
+	struct ferry_client_options o;
+	itest_options(&o, &v.r, test_fake_uri(fb), "alias");
+	o.mqtt_version = FERRY_MQTT_5;
+	o.auto_reconnect = false;
+	o.on_connection_lost = v5_lost;
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&v.r, &v.r.lost, 1, ITEST_WAIT_MS));
+	assert_script_ok(fb);
+	pthread_mutex_lock(&v.r.mu);
+	CU_ASSERT_EQUAL(v.r.lost_cause, FERRY_ERR_PROTOCOL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(v.lost_text, "topic alias 5"));
+	CU_ASSERT_EQUAL(v.r.nmsgs, 0);
+	pthread_mutex_unlock(&v.r.mu);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&v.r);
+}
+
 static void test_connack_timeout(void)
 {
 	static const struct test_fake_step script[] = {
@@ -460,6 +500,8 @@ void register_client_script_suite(void)
 	         test_mqtt5_server_settings);
 	test_add(s, "MQTT 5: the broker's maximum QoS, retain and packet size",
 	         test_mqtt5_server_limits);
+	test_add(s, "MQTT 5: a topic alias never allowed closes the connection",
+	         test_mqtt5_unallowed_topic_alias);
 	test_add(s, "unwritten bytes dropped, then QoS 0 completes",
 	         test_unwritten_bytes_dropped_then_qos0_completes);
 	test_add(s, "keepalive ping, then loss", test_keepalive_ping_and_loss);
