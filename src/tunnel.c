@@ -363,7 +363,9 @@ void ferry__tunnel_sent(struct ferry_tunnel *t, size_t n)
 	if (t->out_sent < t->out_len)
 		return;
 	t->out_len = t->out_sent = 0;
-	t->in_len = 0;
+	/* in_len is kept: an HTTP proxy may start answering before the whole
+	 * request is out, and those bytes are the start of its answer (found
+	 * by fuzz_tunnel). */
 	switch (t->step) {
 	case HTTP_SEND_HEAD:
 		http_tail(t); /* at most 27 + 684 + 4 bytes: fits an empty buffer */

@@ -150,6 +150,35 @@ static void test_http_partial_send(void)
 	CU_ASSERT_EQUAL(t.state, FERRY_TUNNEL_RECV);
 }
 
+/*
+ * Bytes of the answer that arrive while the end of the request is still
+ * going out are the start of the answer, not lost when it is sent (found by
+ * fuzz_tunnel): "HTTP/1.1" early, the rest after, is a malformed status line,
+ * exactly as if it had all come at once.
+ */
+static void test_http_answer_while_sending(void)
+{
+	static const char early[] = "HTTP/1.1", late[] = "HTTP/1.1 200 OK\r\n\r\n";
+	for (int whole = 0; whole < 2; whole++) {
+		struct ferry_tunnel t;
+		ASSERT_RC(ferry__tunnel_init(&t, FERRY_PROXY_HTTP, "a.b", 3, 1, NULL, NULL), FERRY_OK);
+		const uint8_t *out;
+		size_t len, used = 0;
+		char err[160] = "";
+		ferry__tunnel_output(&t, &out, &len);
+		CU_ASSERT_FATAL(len > 1);
+		ferry__tunnel_sent(&t, whole ? len : len - 1);
+		int rc = ferry__tunnel_input(&t, (const uint8_t *)early, sizeof early - 1, &used, err,
+		                             sizeof err);
+		ASSERT_RC(rc, FERRY__AGAIN);
+		if (!whole)
+			ferry__tunnel_sent(&t, 1); /* the last byte of the request */
+		rc = ferry__tunnel_input(&t, (const uint8_t *)late, sizeof late - 1, &used, err,
+		                         sizeof err);
+		ASSERT_RC(rc, FERRY_ERR_PROXY);
+	}
+}
+
 /* 255-byte host and credentials: more than t->out holds, sent in two parts. */
 static void test_http_longest_request(void)
 {
@@ -708,6 +737,8 @@ static void test_init_arguments(void)
 void register_tunnel_suite(void)
 {
 	CU_pSuite s = test_suite("tunnel");
+	test_add(s, "HTTP: answer bytes before the request is out are kept",
+	         test_http_answer_while_sending);
 	test_add(s, "HTTP request", test_http_request);
 	test_add(s, "HTTP basic auth (RFC 7617 example)", test_http_basic_auth);
 	test_add(s, "HTTP IPv6 literal in brackets", test_http_ipv6_literal);
