@@ -7,6 +7,8 @@
  * enum ferry_err with a sentence in the caller's err buffer. FERRY__AGAIN is
  * positive, so it never mixes with the public error codes and never leaves
  * the library.
+ *
+ * Ownership: nothing here owns anything (a constant only).
  */
 #ifndef FERRY_AGAIN_H
 #define FERRY_AGAIN_H

@@ -2,6 +2,8 @@
  * base64.h - RFC 4648 base64 encoding (standard alphabet, '=' padding), pure:
  * the WebSocket key and accept check (RFC 6455) and HTTP basic
  * authentication (RFC 7617) use it.
+ *
+ * Ownership: input and output are the caller's; nothing is allocated.
  */
 #ifndef FERRY_BASE64_H
 #define FERRY_BASE64_H
