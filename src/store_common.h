@@ -1,6 +1,8 @@
 /*
  * store_common.h - checks every built-in store shares (store.c), so the
  * memory and SQLite stores refuse exactly the same input.
+ *
+ * Ownership: the checks only read what they are given.
  */
 #ifndef FERRY_STORE_COMMON_H
 #define FERRY_STORE_COMMON_H
