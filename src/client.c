@@ -408,13 +408,12 @@ static int make_room_locked(struct ferry_client *c, size_t count, size_t bytes)
 	}
 }
 
-/* Queues an operation in the outbox and wakes the send thread. */
+/* Queues a SUBSCRIBE or UNSUBSCRIBE in the outbox and wakes the send
+ * thread (publishes go through submit_publishes). */
 static int submit(struct ferry_client *c, struct ferry_req *r, ferry_token *token)
 {
 	ferry__lock(&c->mu);
 	int rc = c->destroying ? FERRY_ERR_STATE : FERRY_OK;
-	if (!rc && r->op.kind == FERRY_OP_PUBLISH)
-		rc = make_room_locked(c, 1, r->op.bytes);
 	if (!rc)
 		rc = req_issue_locked(c, r, token);
 	if (rc) {

@@ -391,9 +391,7 @@ int ferry__link_read(struct ferry_link *l, void *buf, size_t cap, size_t *got, b
 			l->rin_off += used;
 			if (ferry__ws_has_control(l->ws))
 				*kick_tx = true;
-			if (rc == FERRY_ERR_CLOSED)
-				return layer_err(rc, "WebSocket", text, err, errcap);
-			if (rc)
+			if (rc) /* FERRY_ERR_CLOSED (the server's close) or a violation */
 				return layer_err(rc, "WebSocket", text, err, errcap);
 			if (produced) {
 				*got = produced;

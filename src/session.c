@@ -647,12 +647,8 @@ void ferry__session_remove_queued(struct ferry_session *s, struct ferry_op *op)
 
 void ferry__session_in_qos2_delivered(struct ferry_session *s, uint16_t packet_id, uint64_t hash)
 {
-	if (!s->last_hash) {
-		s->last_hash = calloc(65536, sizeof *s->last_hash);
-		if (!s->last_hash)
-			return; /* only the broker-bug defence is lost */
-	}
-	s->last_hash[packet_id] = (uint32_t)(hash ^ (hash >> 32)) | 1u;
+	/* Out of memory loses only the broker-bug defence. */
+	(void)ferry__session_in_qos2_set_mark(s, packet_id, (uint32_t)(hash ^ (hash >> 32)) | 1u);
 }
 
 uint32_t ferry__session_in_qos2_mark(const struct ferry_session *s, uint16_t packet_id)
