@@ -337,7 +337,7 @@ static int connect_client(struct bench *b, struct ferry_side *fs, const char *ro
 {
 	const struct opts *o = b->o;
 	struct ferry_client_options co = FERRY_CLIENT_OPTIONS_INIT;
-	struct ferry_call call = {on_op_done, b};
+	struct ferry_call call = {.on_done = on_op_done, .user = b};
 	char uri[300], id[64];
 
 	snprintf(uri, sizeof uri, strchr(o->host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", o->host,
@@ -373,7 +373,7 @@ static int connect_client(struct bench *b, struct ferry_side *fs, const char *ro
  * messages go to a per-subscription callback: the subscriber has one filter. */
 static int setup(struct bench *b, struct ferry_side *fs)
 {
-	struct ferry_call call = {on_op_done, b};
+	struct ferry_call call = {.on_done = on_op_done, .user = b};
 	snprintf(fs->topic, sizeof fs->topic, "bench/ferry/%d/%ld", (int)getpid(),
 	         (long)time(NULL));
 	fs->qos = b->o->qos;
@@ -383,7 +383,7 @@ static int setup(struct bench *b, struct ferry_side *fs)
 	}
 	if (connect_client(b, fs, "sub", &fs->sub))
 		return -1;
-	struct ferry_subscription sub = {fs->topic, fs->qos, on_message, b};
+	struct ferry_subscription sub = {.filter = fs->topic, .qos = fs->qos, .on_message = on_message, .user = b};
 	int rc = ferry_subscribe_many(fs->sub, &sub, 1, &call, NULL);
 	if (rc) {
 		fprintf(stderr, "%s: subscribe: %s\n", LIB_NAME, ferry_strerror(rc));
@@ -397,7 +397,7 @@ static int setup(struct bench *b, struct ferry_side *fs)
 /* Clean goodbye for both clients, then free everything. */
 static void teardown(struct bench *b, struct ferry_side *fs)
 {
-	struct ferry_call call = {on_op_done, b};
+	struct ferry_call call = {.on_done = on_op_done, .user = b};
 	ferry_client *cl[2] = {fs->pub, fs->sub};
 	for (int i = 0; i < 2; i++) {
 		if (!cl[i])

@@ -168,7 +168,7 @@ static int subscribe_all(const struct opts *o, struct slot *slots)
 	int i, rc;
 
 	for (i = 0; i < o->clients; i++) {
-		struct ferry_call call = {on_subscribe_done, &slots[i]};
+		struct ferry_call call = {.on_done = on_subscribe_done, .user = &slots[i]};
 		snprintf(topic, sizeof topic, "scale/ferry/%ld/%d", (long)getpid(), i);
 		rc = ferry_subscribe(slots[i].c, topic, 1, &call, NULL);
 		if (rc) {
@@ -208,7 +208,7 @@ static void teardown(const struct opts *o, struct state *st, struct slot *slots,
 	int i;
 
 	for (i = 0; i < o->clients; i++) {
-		struct ferry_call call = {on_disconnect_done, &slots[i]};
+		struct ferry_call call = {.on_done = on_disconnect_done, .user = &slots[i]};
 		if (slots[i].c && ferry_disconnect(slots[i].c, 0, &call, NULL) == FERRY_OK)
 			issued++;
 	}
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 	rc = create_clients(&o, ctx, slots);
 	t0 = now_s();
 	for (i = 0; !rc && i < o.clients; i++) {
-		struct ferry_call call = {on_connect_done, &slots[i]};
+		struct ferry_call call = {.on_done = on_connect_done, .user = &slots[i]};
 		rc = ferry_connect(slots[i].c, &call, NULL);
 		if (rc)
 			fprintf(stderr, "ferry_connect #%d: %d\n", i, rc);

@@ -421,7 +421,7 @@ static int client_new(struct ev *e, const char *id, const char *store_path,
  * (the client stays). */
 static int client_op(struct ev *e, ferry_client *c, bool connect)
 {
-	struct ferry_call call = {on_op, e};
+	struct ferry_call call = {.on_done = on_op, .user = e};
 	pthread_mutex_lock(&e->mu);
 	long want = e->ops + 1;
 	pthread_mutex_unlock(&e->mu);
@@ -500,7 +500,7 @@ static void *pub_thread(void *arg)
 	struct ferry_publish_msg batch[BATCH];
 	for (int i = 0; i < BATCH; i++)
 		batch[i] =
-		    (struct ferry_publish_msg){r->topic, r->payload, (size_t)r->o->size, 1, false};
+		    (struct ferry_publish_msg){.topic = r->topic, .payload = r->payload, .len = (size_t)r->o->size, .qos = 1};
 	while (!interrupted && atomic_load(&r->rc) == 0 && now_s() < r->deadline)
 		if (publish_some(r, batch) == 0)
 			break;

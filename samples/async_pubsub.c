@@ -286,7 +286,7 @@ static bool summary(struct app *a)
 static const char *run(ferry_client *c, struct app *a, int *rc)
 {
 	ferry_token t = 0;
-	*rc = ferry_connect(c, &(struct ferry_call){connect_done, a}, &t);
+	*rc = ferry_connect(c, &(struct ferry_call){.on_done = connect_done, .user = a}, &t);
 	if (*rc || !wait_for(a, connected, WAIT_MS) || (*rc = a->connect_rc))
 		return "connect";
 
@@ -296,7 +296,7 @@ static const char *run(ferry_client *c, struct app *a, int *rc)
 	    {.filter = a->data_filter, .qos = 2},
 	    {.filter = a->alerts, .qos = 2, .on_message = on_alert, .user = a},
 	};
-	*rc = ferry_subscribe_many(c, subs, 2, &(struct ferry_call){subscribe_done, a}, &t);
+	*rc = ferry_subscribe_many(c, subs, 2, &(struct ferry_call){.on_done = subscribe_done, .user = a}, &t);
 	if (*rc || !wait_for(a, subscribed, WAIT_MS) || (*rc = a->subscribe_rc))
 		return "subscribe";
 
@@ -312,7 +312,7 @@ static const char *run(ferry_client *c, struct app *a, int *rc)
 		return "publish";
 	wait_for(a, all_qos0_arrived, QOS0_GRACE_MS); /* at most once: may stay short */
 
-	*rc = ferry_disconnect(c, 1000, &(struct ferry_call){disconnect_done, a}, &t);
+	*rc = ferry_disconnect(c, 1000, &(struct ferry_call){.on_done = disconnect_done, .user = a}, &t);
 	if (*rc || !wait_for(a, disconnected, WAIT_MS))
 		return "disconnect";
 	return NULL;

@@ -139,7 +139,7 @@ static int start_client(struct gw_client *gc, ferry_context *ctx, const char *ur
 	o.on_message = on_message;
 	int rc = ferry_client_create(&o, &gc->c);
 	if (!rc)
-		rc = ferry_connect(gc->c, &(struct ferry_call){op_done, gc}, NULL);
+		rc = ferry_connect(gc->c, &(struct ferry_call){.on_done = op_done, .user = gc}, NULL);
 	return rc;
 }
 
@@ -148,7 +148,7 @@ static int start_client(struct gw_client *gc, ferry_context *ctx, const char *ur
 static int start_all(struct gw_client *cl, long n, int op)
 {
 	for (long i = 0; i < n; i++) {
-		struct ferry_call call = {op_done, &cl[i]};
+		struct ferry_call call = {.on_done = op_done, .user = &cl[i]};
 		const struct gw_client *next = &cl[(i + 1) % n];
 		char text[64];
 		int len = snprintf(text, sizeof text, "hello from client %ld", i);

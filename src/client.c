@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "props_api.h"
 #include "platform.h"
 #include "tls.h"
 #include "tunnel.h"
@@ -214,6 +215,8 @@ static int copy_options(struct ferry_client *c, const struct ferry_client_option
 	if (!rc)
 		rc = copy_will(c, o->will);
 	if (!rc)
+		rc = ferry__mqtt5_setup(c, o);
+	if (!rc)
 		rc = copy_transport(c, o);
 	return rc;
 }
@@ -239,6 +242,7 @@ void ferry__client_free(struct ferry_client *c)
 	free(c->password);
 	free((void *)c->will.topic);
 	free((void *)c->will.payload);
+	ferry__mqtt5_free(c);
 	if (c->session) {
 		/* Ops still here only after a failed create (restored messages). */
 		struct ferry_op *op = ferry__session_take_all(c->session);
@@ -292,7 +296,7 @@ int ferry_client_create(const struct ferry_client_options *o, ferry_client **out
 	int rc = copy_options(c, o);
 	if (rc)
 		goto fail;
-	ferry__frame_reader_init(&c->reader, 0, c->version == FERRY_MQTT_5);
+	ferry__frame_reader_init(&c->reader, c->in_max_packet, c->version == FERRY_MQTT_5);
 	c->session = ferry__session_new(c->max_inflight);
 	c->subs = ferry__topic_index_new();
 	if (!c->session || !c->subs) {
@@ -324,8 +328,8 @@ fail:
 
 /* ---- requests -------------------------------------------------------------- */
 
-static struct ferry_req *req_new(struct ferry_client *c, int type, size_t extra,
-                                 const struct ferry_call *call)
+struct ferry_req *ferry__req_new(struct ferry_client *c, int type, size_t extra,
+                                const struct ferry_call *call)
 {
 	/* Only the header is cleared: the rest is about to be written. */
 	struct ferry_req *r = malloc(sizeof *r + extra);
@@ -348,6 +352,9 @@ void ferry__req_free(struct ferry_req *r)
 	if (!r)
 		return;
 	free(r->granted);
+	free(r->props_mem);
+	free(r->props_block);
+	free(r->rprops);
 	free(r);
 }
 
@@ -369,6 +376,8 @@ void ferry__req_done_locked(struct ferry_req *r, int rc)
 	r->rc = rc;
 	r->server = c->server < c->nservers ? c->server : 0;
 	ferry__tokens_complete(&c->tokens, r->op.token, rc);
+	if (r->waiter && rc != FERRY_OK)
+		ferry__mqtt5_request_failed_locked(c, r, rc); /* its ferry_request fails with it */
 	if (r->stored && rc != FERRY_ERR_CANCELLED)
 		ferry__store_completed_locked(c, r); /* cancelled (destroy): kept for the next run */
 	if (c->waiters)
@@ -410,7 +419,7 @@ static int make_room_locked(struct ferry_client *c, size_t count, size_t bytes)
 
 /* Queues a SUBSCRIBE or UNSUBSCRIBE in the outbox and wakes the send
  * thread (publishes go through submit_publishes). */
-static int submit(struct ferry_client *c, struct ferry_req *r, ferry_token *token)
+int ferry__req_submit(struct ferry_client *c, struct ferry_req *r, ferry_token *token)
 {
 	ferry__lock(&c->mu);
 	int rc = c->destroying ? FERRY_ERR_STATE : FERRY_OK;
@@ -433,7 +442,7 @@ struct ferry_req *ferry__req_publish_new(struct ferry_client *c, const void *top
                                         const void *payload, size_t len, uint8_t qos,
                                         bool retain, const struct ferry_call *call)
 {
-	struct ferry_req *r = req_new(c, FERRY_OP_PUBLISH, tlen + 1 + len, call);
+	struct ferry_req *r = ferry__req_new(c, FERRY_OP_PUBLISH, tlen + 1 + len, call);
 	if (!r)
 		return NULL;
 	r->topic = (uint8_t *)(r + 1);
@@ -466,7 +475,15 @@ static int publish_req(struct ferry_client *c, const struct ferry_publish_msg *m
 		return FERRY_ERR_PACKET_TOO_LARGE;
 	*out = ferry__req_publish_new(c, m->topic, tlen, m->payload, m->len, (uint8_t)m->qos,
 	                              m->retain, call);
-	return *out ? FERRY_OK : FERRY_ERR_NOMEM;
+	if (!*out)
+		return FERRY_ERR_NOMEM;
+	rc = ferry__req_set_props(*out, m->props ? m->props : call ? call->props : NULL,
+	                          FERRY_PUBLISH);
+	if (rc) {
+		ferry__req_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 static void free_reqs(struct ferry_req **reqs, size_t n)
@@ -532,12 +549,35 @@ int ferry_publish(ferry_client *c, const char *topic, const void *payload, size_
 {
 	if (!c)
 		return FERRY_ERR_INVAL;
-	struct ferry_publish_msg m = {topic, payload, len, qos, retain};
+	struct ferry_publish_msg m = {.topic = topic, .payload = payload, .len = len, .qos = qos, .retain = retain};
 	struct ferry_req *r;
 	int rc = publish_req(c, &m, call, &r);
 	if (rc)
 		return rc;
 	return submit_publishes(c, &r, 1, token);
+}
+
+int ferry_publish_message(ferry_client *c, const struct ferry_publish_msg *msg,
+                          const struct ferry_call *call, ferry_token *token)
+{
+	if (!c || !msg)
+		return FERRY_ERR_INVAL;
+	struct ferry_req *r;
+	int rc = publish_req(c, msg, call, &r);
+	if (rc)
+		return rc;
+	return submit_publishes(c, &r, 1, token);
+}
+
+int ferry__publish_for_request(struct ferry_client *c, const struct ferry_publish_msg *m,
+                               uint64_t waiter)
+{
+	struct ferry_req *r;
+	int rc = publish_req(c, m, NULL, &r);
+	if (rc)
+		return rc;
+	r->waiter = waiter;
+	return submit_publishes(c, &r, 1, NULL);
 }
 
 int ferry_publish_many(ferry_client *c, const struct ferry_publish_msg *msgs, size_t n,
@@ -562,145 +602,6 @@ int ferry_publish_many(ferry_client *c, const struct ferry_publish_msg *msgs, si
 	return rc;
 }
 
-/* Subscriptions held (c->mu held). */
-void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter)
-{
-	void *old = NULL;
-	if (ferry__topic_index_remove(c->subs, filter.p, filter.len, &old) != FERRY_OK || !old)
-		return;
-	struct ferry_sub_cb *s = old;
-	c->sub_fns -= s->fn != NULL;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		c->sub_cbs = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	free(s);
-}
-
-int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
-                             ferry_message_cb fn, void *user)
-{
-	struct ferry_sub_cb *s = ferry__topic_index_get(c->subs, filter.p, filter.len);
-	if (s) {
-		c->sub_fns -= s->fn != NULL;
-		c->sub_fns += fn != NULL;
-		s->fn = fn;
-		s->user = user;
-		s->qos = qos;
-		return FERRY_OK;
-	}
-	s = calloc(1, sizeof *s + filter.len + 1);
-	if (!s)
-		return FERRY_ERR_NOMEM;
-	s->fn = fn;
-	s->user = user;
-	s->qos = qos;
-	c->sub_fns += fn != NULL;
-	s->filter_len = filter.len;
-	memcpy(s->filter, filter.p, filter.len);
-	int rc = ferry__topic_index_put(c->subs, filter.p, filter.len, s);
-	if (rc) {
-		free(s);
-		return rc;
-	}
-	s->next = c->sub_cbs;
-	if (s->next)
-		s->next->prev = s;
-	c->sub_cbs = s;
-	return FERRY_OK;
-}
-
-int ferry_subscribe_many(ferry_client *c, const struct ferry_subscription *subs, size_t n,
-                         const struct ferry_call *call, ferry_token *token)
-{
-	if (!c || !subs || n == 0 || n > 65535)
-		return FERRY_ERR_INVAL;
-	size_t extra = n * sizeof(struct ferry_sub_entry);
-	for (size_t i = 0; i < n; i++) {
-		if (!subs[i].filter || subs[i].qos < 0 || subs[i].qos > 2)
-			return FERRY_ERR_INVAL;
-		size_t fl = strlen(subs[i].filter);
-		int rc = ferry__topic_filter_check((const uint8_t *)subs[i].filter, fl,
-		                                   c->version == FERRY_MQTT_5);
-		if (rc)
-			return rc;
-		extra += fl + 1;
-	}
-	struct ferry_req *r = req_new(c, FERRY_OP_SUBSCRIBE, extra, call);
-	if (!r)
-		return FERRY_ERR_NOMEM;
-	r->entries = (struct ferry_sub_entry *)(r + 1);
-	char *text = (char *)(r->entries + n);
-	for (size_t i = 0; i < n; i++) {
-		size_t fl = strlen(subs[i].filter);
-		memcpy(text, subs[i].filter, fl + 1);
-		r->entries[i].filter.p = (const uint8_t *)text;
-		r->entries[i].filter.len = fl;
-		r->entries[i].options = (uint8_t)subs[i].qos;
-		text += fl + 1;
-	}
-	r->nfilters = n;
-	r->op.kind = FERRY_OP_SUBSCRIBE;
-	ferry__lock(&c->mu);
-	int rc = FERRY_OK;
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = ferry__set_sub_cb_locked(c, r->entries[i].filter, (uint8_t)subs[i].qos,
-		                       subs[i].on_message, subs[i].user);
-	ferry__unlock(&c->mu);
-	if (rc) {
-		ferry__req_free(r);
-		return rc;
-	}
-	return submit(c, r, token);
-}
-
-int ferry_subscribe(ferry_client *c, const char *filter, int qos, const struct ferry_call *call,
-                    ferry_token *token)
-{
-	struct ferry_subscription s = {.filter = filter, .qos = qos};
-	return ferry_subscribe_many(c, &s, 1, call, token);
-}
-
-int ferry_unsubscribe_many(ferry_client *c, const char *const *filters, size_t n,
-                           const struct ferry_call *call, ferry_token *token)
-{
-	if (!c || !filters || n == 0 || n > 65535)
-		return FERRY_ERR_INVAL;
-	size_t extra = n * sizeof(struct ferry_bytes);
-	for (size_t i = 0; i < n; i++) {
-		if (!filters[i])
-			return FERRY_ERR_INVAL;
-		size_t fl = strlen(filters[i]);
-		int rc = ferry__topic_filter_check((const uint8_t *)filters[i], fl,
-		                                   c->version == FERRY_MQTT_5);
-		if (rc)
-			return rc;
-		extra += fl + 1;
-	}
-	struct ferry_req *r = req_new(c, FERRY_OP_UNSUBSCRIBE, extra, call);
-	if (!r)
-		return FERRY_ERR_NOMEM;
-	r->filters = (struct ferry_bytes *)(r + 1);
-	char *text = (char *)(r->filters + n);
-	for (size_t i = 0; i < n; i++) {
-		size_t fl = strlen(filters[i]);
-		memcpy(text, filters[i], fl + 1);
-		r->filters[i].p = (const uint8_t *)text;
-		r->filters[i].len = fl;
-		text += fl + 1;
-	}
-	r->nfilters = n;
-	r->op.kind = FERRY_OP_UNSUBSCRIBE;
-	return submit(c, r, token);
-}
-
-int ferry_unsubscribe(ferry_client *c, const char *filter, const struct ferry_call *call,
-                      ferry_token *token)
-{
-	return ferry_unsubscribe_many(c, &filter, 1, call, token);
-}
 
 /* ---- connect, disconnect, wait ----------------------------------------- */
 
@@ -717,7 +618,7 @@ int ferry_connect(ferry_client *c, const struct ferry_call *call, ferry_token *t
 {
 	if (!c)
 		return FERRY_ERR_INVAL;
-	struct ferry_req *r = req_new(c, FERRY_OP_CONNECT, 0, call);
+	struct ferry_req *r = ferry__req_new(c, FERRY_OP_CONNECT, 0, call);
 	if (!r)
 		return FERRY_ERR_NOMEM;
 	ferry__lock(&c->mu);
@@ -741,16 +642,49 @@ int ferry_connect(ferry_client *c, const struct ferry_call *call, ferry_token *t
 	return FERRY_OK;
 }
 
+/* MQTT 5: the DISCONNECT's reason code and properties. A session that was
+ * to end with the connection cannot be kept at the last moment (3.14.2.2.2). */
+static int disconnect_props(struct ferry_client *c, struct ferry_req *r,
+                            const struct ferry_call *call)
+{
+	if (!call || (!call->props && !call->reason_code))
+		return FERRY_OK;
+	if (c->version != FERRY_MQTT_5)
+		return FERRY_ERR_UNSUPPORTED;
+	if (call->reason_code < 0 || call->reason_code > 255)
+		return FERRY_ERR_INVAL;
+	r->reason_out = (uint8_t)call->reason_code;
+	int rc = ferry__req_set_props(r, call->props, FERRY_DISCONNECT);
+	if (rc)
+		return rc;
+	const struct ferry_props *k = &c->connect_props;
+	bool was_zero = !(k->present & FERRY_PROP_BIT(FERRY_PROP_SESSION_EXPIRY)) || !k->session_expiry;
+	if (was_zero && (r->props.present & FERRY_PROP_BIT(FERRY_PROP_SESSION_EXPIRY)) &&
+	    r->props.session_expiry)
+		return FERRY_ERR_PROPERTY_VALUE;
+	/* A code the client may not send is caught now, not at the encoder. */
+	struct ferry_packet p = {.type = FERRY_DISCONNECT};
+	p.u.disconnect.reason = r->reason_out;
+	p.u.disconnect.props = r->props;
+	size_t size;
+	return ferry__encode_size(c->version, &p, &size);
+}
+
 int ferry_disconnect(ferry_client *c, int timeout_ms, const struct ferry_call *call,
                      ferry_token *token)
 {
 	if (!c)
 		return FERRY_ERR_INVAL;
-	struct ferry_req *r = req_new(c, FERRY_OP_DISCONNECT, 0, call);
+	struct ferry_req *r = ferry__req_new(c, FERRY_OP_DISCONNECT, 0, call);
 	if (!r)
 		return FERRY_ERR_NOMEM;
+	int rc = disconnect_props(c, r, call);
+	if (rc) {
+		ferry__req_free(r);
+		return rc;
+	}
 	ferry__lock(&c->mu);
-	int rc = c->destroying || c->disconnect_req ? FERRY_ERR_STATE : req_issue_locked(c, r, token);
+	rc = c->destroying || c->disconnect_req ? FERRY_ERR_STATE : req_issue_locked(c, r, token);
 	if (rc) {
 		ferry__unlock(&c->mu);
 		ferry__req_free(r);
@@ -883,11 +817,23 @@ struct ferry_message *ferry_message_dup(const struct ferry_message *m)
 {
 	if (!m || (!m->topic && m->topic_len) || (!m->payload && m->payload_len))
 		return NULL;
-	struct ferry_message *d = malloc(sizeof *d + m->topic_len + 1 + m->payload_len);
+	/* Layout: the message, its properties and their bytes, topic, payload. */
+	size_t head = sizeof(struct ferry_message), pbytes = 0;
+	if (m->props) {
+		head = (sizeof(struct ferry_message) + sizeof *m->props + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
+		       sizeof(max_align_t);
+		pbytes = ferry__api_props_size(m->props);
+	}
+	struct ferry_message *d = malloc(head + pbytes + m->topic_len + 1 + m->payload_len);
 	if (!d)
 		return NULL;
 	*d = *m;
-	char *topic = (char *)(d + 1);
+	if (m->props) {
+		struct ferry_properties *pc = (struct ferry_properties *)(d + 1);
+		ferry__api_props_copy(m->props, (char *)d + head, pc);
+		d->props = pc;
+	}
+	char *topic = (char *)d + head + pbytes;
 	if (m->topic_len)
 		memcpy(topic, m->topic, m->topic_len);
 	topic[m->topic_len] = 0;

@@ -164,10 +164,16 @@ static void close_now_locked(struct ferry_client *c)
 	c->gen++;
 	c->ping_outstanding = false;
 	ferry__buf_clear(&c->ctrl);
+	c->aborting = false;
 	int prev = c->close_prev, cause = c->close_cause;
 	c->state = FERRY_CS_IDLE;
 	if (c->destroying)
 		return;
+	if (c->auth_req) { /* a re-authentication ends with its connection */
+		struct ferry_req *r = c->auth_req;
+		c->auth_req = NULL;
+		complete_locked(c, r, cause ? cause : FERRY_ERR_NOT_CONNECTED);
+	}
 	uint64_t now = ferry__now_ms();
 	if (c->disconnect_req) {
 		/* Disconnecting: no reconnect; a pending connect is cancelled. */

@@ -33,6 +33,8 @@ void ferry__req_finish(struct ferry_req *r)
 		.granted = r->granted,
 		.granted_count = r->granted_count,
 		.server_uri = c->servers[r->server].text,
+		.props = r->rprops,
+		.message = r->response,
 	};
 	if (r->call.on_done)
 		r->call.on_done(c, r->call.user, &res);
@@ -146,7 +148,10 @@ static void deliver(struct ferry_client *c, const struct ferry_publish *p)
 		.qos = p->qos,
 		.retain = p->retain,
 		.dup = p->dup,
+		.props = c->version == FERRY_MQTT_5 ? ferry__rx_props_view(c, &p->props) : NULL,
 	};
+	if (c->version == FERRY_MQTT_5 && ferry__mqtt5_response(c, p, &m))
+		return; /* the answer to a ferry_request: it goes to that request only */
 	ctx->match[63] = (void *)0;
 	ferry__lock(&c->mu);
 	if (c->sub_fns) /* some subscription has its own callback */
@@ -193,8 +198,36 @@ static uint64_t content_hash(const struct ferry_publish *p)
 	return hash_bytes(h ^ p->topic.len, p->payload.p, p->payload.len);
 }
 
+/* MQTT 5: whether a new QoS 1/2 PUBLISH exceeds ferry's Receive Maximum
+ * (c->mu held). QoS 1 messages are acknowledged before the next is read,
+ * so those unacknowledged are the QoS 2 ones awaiting PUBREL. */
+static bool over_receive_max_locked(struct ferry_client *c, const struct ferry_publish *p)
+{
+	if (c->version != FERRY_MQTT_5 || p->qos == 0)
+		return false;
+	struct ferry_session_counts n;
+	ferry__session_counts(c->session, &n);
+	if (p->qos == 2 && ferry__session_in_qos2_held(c->session, p->packet_id))
+		return false; /* a resend of one already counted */
+	if (n.in_qos2 + 1 <= c->recv_max)
+		return false;
+	char text[160];
+	snprintf(text, sizeof text,
+	         "the broker sent more than %u unacknowledged QoS 1/2 messages (Receive Maximum exceeded, 0x93)",
+	         c->recv_max);
+	ferry__conn_abort_locked(c, FERRY_ERR_PROTOCOL, text, 0x93);
+	return true;
+}
+
 static void on_publish(struct ferry_client *c, const struct ferry_publish *p)
 {
+	if (p->qos > 0 && c->version == FERRY_MQTT_5) {
+		ferry__lock(&c->mu);
+		bool over = over_receive_max_locked(c, p);
+		ferry__unlock(&c->mu);
+		if (over)
+			return;
+	}
 	if (p->qos == 2) {
 		uint64_t h = content_hash(p);
 		ferry__lock(&c->mu);
@@ -240,7 +273,7 @@ static int ack_rc(int type, uint8_t reason)
 }
 
 static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason,
-                   const struct ferry_suback *sa)
+                   const struct ferry_suback *sa, const struct ferry_props *props)
 {
 	struct ferry_op *op = NULL;
 	ferry__lock(&c->mu);
@@ -259,6 +292,8 @@ static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason
 	}
 	struct ferry_req *r = op->owner;
 	r->reason = c->version == FERRY_MQTT_5 || sa ? reason : -1;
+	if (c->version == FERRY_MQTT_5)
+		r->rprops = ferry__props_view_dup(props);
 	if (sa && sa->count) {
 		r->granted = malloc(sa->count);
 		if (r->granted) {
@@ -371,6 +406,14 @@ static void server_settings_locked(struct ferry_client *c, const struct ferry_pr
 		c->server_max_qos = p->maximum_qos;
 	if (p->present & FERRY_PROP_BIT(FERRY_PROP_RETAIN_AVAILABLE))
 		c->server_no_retain = p->retain_available == 0;
+	if (p->present & FERRY_PROP_BIT(FERRY_PROP_TOPIC_ALIAS_MAXIMUM))
+		c->alias_out_max = p->topic_alias_maximum;
+	c->server_no_wildcard = (p->present & FERRY_PROP_BIT(FERRY_PROP_WILDCARD_SUB_AVAILABLE)) &&
+	                        !p->wildcard_sub_available;
+	c->server_no_shared = (p->present & FERRY_PROP_BIT(FERRY_PROP_SHARED_SUB_AVAILABLE)) &&
+	                      !p->shared_sub_available;
+	c->server_no_subid = (p->present & FERRY_PROP_BIT(FERRY_PROP_SUB_ID_AVAILABLE)) &&
+	                     !p->sub_id_available;
 	if ((p->present & FERRY_PROP_BIT(FERRY_PROP_SERVER_KEEPALIVE)) &&
 	    p->server_keepalive != c->keepalive_eff) {
 		ferry__log(c, FERRY_LOG_INFO, "the broker sets the keepalive to %u s (asked %u s)",
@@ -397,8 +440,11 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 		ferry__unlock(&c->mu);
 		return;
 	}
-	if (c->connect_req)
+	if (c->connect_req) {
 		c->connect_req->reason = ca->reason;
+		if (c->version == FERRY_MQTT_5 && !c->connect_req->rprops)
+			c->connect_req->rprops = ferry__props_view_dup(&ca->props);
+	}
 	c->refused_reason = ca->reason ? ca->reason : -1;
 	if (ca->reason != 0) {
 		char text[160], why[100];
@@ -447,11 +493,15 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 	 * message of this connection (ferry.h's ordering guarantee). */
 	if (c->cb.on_connected) {
 		/* assigned_id is only replaced by a CONNACK, which this thread handles. */
-		struct ferry_connected_info info = {server, ca->session_present, reconnect,
-		                                    ca->props.present &
-		                                            FERRY_PROP_BIT(FERRY_PROP_ASSIGNED_CLIENT_ID)
-		                                        ? c->assigned_id
-		                                        : NULL};
+		struct ferry_connected_info info = {
+			.server_uri = server,
+			.session_present = ca->session_present,
+			.reconnect = reconnect,
+			.assigned_client_id =
+			    ca->props.present & FERRY_PROP_BIT(FERRY_PROP_ASSIGNED_CLIENT_ID) ? c->assigned_id
+			                                                                     : NULL,
+			.props = c->version == FERRY_MQTT_5 ? ferry__rx_props_view(c, &ca->props) : NULL,
+		};
 		c->cb.on_connected(c, c->cb.user, &info);
 	}
 	if (creq)
@@ -470,6 +520,14 @@ static void fail(struct ferry_client *c, int cause, const char *text)
 	ferry__unlock(&c->mu);
 }
 
+/* A protocol error: MQTT 5 says why with DISCONNECT `reason` before closing. */
+static void abort_conn(struct ferry_client *c, int cause, const char *text, uint8_t reason)
+{
+	ferry__lock(&c->mu);
+	ferry__conn_abort_locked(c, cause, text, reason);
+	ferry__unlock(&c->mu);
+}
+
 /* One complete frame from the broker. */
 static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 {
@@ -480,7 +538,10 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		char text[160];
 		snprintf(text, sizeof text, "bad packet from the broker (type %u): %s", f->data[0] >> 4,
 		         ferry_strerror(rc));
-		fail(c, rc, text);
+		if (rc == FERRY_ERR_TOPIC_ALIAS) /* alias 0, or no topic and no alias: 3.3.2.3.4 */
+			abort_conn(c, FERRY_ERR_PROTOCOL, text, 0x94);
+		else
+			abort_conn(c, rc, text, 0x81); /* Malformed Packet */
 		return;
 	}
 	if (c->cb.on_log && c->cb.log_level >= FERRY_LOG_DEBUG) {
@@ -492,6 +553,10 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 	c->stats.packets_received[p.type]++;
 	bool expect_connack = c->state == FERRY_CS_CONNACK;
 	ferry__unlock(&c->mu);
+	if (p.type == FERRY_AUTH) { /* MQTT 5 enhanced authentication: before CONNACK too */
+		ferry__mqtt5_on_auth(c, &p.u.disconnect);
+		return;
+	}
 	if (expect_connack != (p.type == FERRY_CONNACK)) {
 		fail(c, FERRY_ERR_PROTOCOL,
 		     expect_connack ? "first packet from the broker is not CONNACK" : "unexpected CONNACK");
@@ -502,28 +567,27 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		on_connack(c, &p.u.connack);
 		break;
 	case FERRY_PUBLISH:
-		/* ferry's CONNECT allows no topic aliases (Topic Alias Maximum 0):
-		 * one from the broker is a protocol error (MQTT 5 3.3.2.3.4), not a
-		 * message to deliver under an empty topic. */
-		if (p.u.publish.props.present & FERRY_PROP_BIT(FERRY_PROP_TOPIC_ALIAS)) {
-			char text[160];
-			snprintf(text, sizeof text,
-			         "the broker used topic alias %u, but ferry allows none (Topic Alias invalid, 0x94)",
-			         p.u.publish.props.topic_alias);
-			fail(c, FERRY_ERR_PROTOCOL, text);
+	{
+		/* Topic aliases only as ferry's Topic Alias Maximum allows
+		 * (MQTT 5 3.3.2.3.4): anything else closes with a reason. */
+		char text[160];
+		int reason = ferry__mqtt5_alias_in(c, &p.u.publish, text, sizeof text);
+		if (reason) {
+			abort_conn(c, FERRY_ERR_PROTOCOL, text, (uint8_t)reason);
 			break;
 		}
 		on_publish(c, &p.u.publish);
+	}
 		break;
 	case FERRY_PUBACK:
 	case FERRY_PUBREC:
 	case FERRY_PUBCOMP:
-		on_ack(c, p.type, p.u.ack.packet_id, p.u.ack.reason, NULL);
+		on_ack(c, p.type, p.u.ack.packet_id, p.u.ack.reason, NULL, &p.u.ack.props);
 		break;
 	case FERRY_SUBACK:
 	case FERRY_UNSUBACK:
 		on_ack(c, p.type, p.u.suback.packet_id, p.u.suback.count ? p.u.suback.reasons[0] : 0,
-		       &p.u.suback);
+		       &p.u.suback, &p.u.suback.props);
 		break;
 	case FERRY_PUBREL: {
 		ferry__lock(&c->mu);
@@ -549,6 +613,9 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		ferry__unlock(&c->mu);
 		break;
 	case FERRY_DISCONNECT: {
+		if (c->cb.on_server_disconnect) /* first, with everything the broker said */
+			c->cb.on_server_disconnect(c, c->cb.user, p.u.disconnect.reason,
+			                           ferry__rx_props_view(c, &p.u.disconnect.props));
 		char text[160], why[100];
 		reason_string(&p.u.disconnect.props, why, sizeof why);
 		snprintf(text, sizeof text, "broker sent DISCONNECT: %s (0x%02x)%s",
@@ -573,7 +640,11 @@ static bool consume(struct ferry_client *c, const uint8_t *p, size_t n, uint32_t
 		struct ferry_frame f;
 		int rc = ferry__frame_next(&c->reader, p, n, &used, &f, &complete);
 		if (rc) {
-			fail(c, rc, "bad packet framing from the broker");
+			bool big = rc == FERRY_ERR_PACKET_TOO_LARGE;
+			abort_conn(c, rc,
+			           big ? "the broker sent a packet over ferry's Maximum Packet Size (0x95)"
+			               : "bad packet framing from the broker",
+			           big ? 0x95 : 0x81);
 			return false;
 		}
 		p += used;
@@ -582,7 +653,7 @@ static bool consume(struct ferry_client *c, const uint8_t *p, size_t n, uint32_t
 			continue;
 		on_frame(c, &f);
 		ferry__lock(&c->mu);
-		bool go = !c->destroying && c->gen == gen && c->fd >= 0;
+		bool go = !c->destroying && c->gen == gen && c->fd >= 0 && !c->aborting;
 		ferry__unlock(&c->mu);
 		if (!go)
 			return false;
@@ -605,6 +676,7 @@ void ferry__rx_readable(struct ferry_client *c)
 	}
 	int fd = c->fd;
 	uint32_t gen = c->gen;
+	bool discard = c->aborting; /* closing with a reason: what comes now is not read */
 	struct ferry_link *link = c->link;
 	bool layered = link && !ferry__link_plain(link);
 	c->fd_users++;
@@ -630,6 +702,8 @@ void ferry__rx_readable(struct ferry_client *c)
 		c->last_received = now;
 		c->stats.bytes_received += got;
 		ferry__unlock(&c->mu);
+		if (discard)
+			continue;
 		if (!consume(c, buf, got, gen))
 			break;
 		if (!layered && got < sizeof c->ctx->rbuf)
@@ -679,6 +753,7 @@ void ferry__rx_retire(struct ferry_client *c)
 	/* Every pending operation completes exactly once: cancelled. */
 	cancel_list(q0 ? &q0->op : NULL);
 	cancel_list(ops);
+	ferry__mqtt5_cancel_requests(c);
 	for (int i = 0; i < 2; i++) {
 		if (extra[i]) {
 			extra[i]->rc = FERRY_ERR_CANCELLED;

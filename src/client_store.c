@@ -68,6 +68,11 @@ static struct ferry_req *req_from_row(struct ferry_client *c, const struct ferry
 	                                             m->payload_len, m->qos, m->retain, NULL);
 	if (!r)
 		return NULL;
+	if (ferry__req_props_from_block(r, m->props, m->props_len) != FERRY_OK) {
+		ferry__log(c, FERRY_LOG_WARNING, "stored message %llu: properties unreadable, sent without",
+		           (unsigned long long)m->token);
+		memset(&r->props, 0, sizeof r->props);
+	}
 	r->op.token = m->token;
 	r->stored = true;
 	r->restored = true;
@@ -113,7 +118,7 @@ static int restore_sub(void *arg, const char *filter, uint8_t options)
 {
 	struct ferry_client *c = arg;
 	struct ferry_bytes f = {(const uint8_t *)filter, strlen(filter)};
-	return ferry__set_sub_cb_locked(c, f, (uint8_t)(options & 3u), NULL, NULL);
+	return ferry__set_sub_cb_locked(c, f, options, NULL, NULL);
 }
 
 static int open_store(struct ferry_client *c, const struct ferry_client_options *o)
@@ -190,6 +195,8 @@ int ferry__store_put(struct ferry_client *c, struct ferry_req *const *reqs, size
 		    .topic_len = r->topic_len,
 		    .payload = r->payload,
 		    .payload_len = r->payload_len,
+		    .props = r->props_block,
+		    .props_len = r->props_block_len,
 		};
 	}
 	int rc = c->store->ops->put(c->store->impl, m, n);

@@ -67,7 +67,9 @@ static int put_connect(struct ferry_client *c)
 		k->will.topic = ferry__bytes_str(c->will.topic);
 		k->will.payload.p = c->will.payload;
 		k->will.payload.len = c->will.payload_len;
+		k->will.props = c->will_props;
 	}
+	k->props = c->connect_props;
 	if (c->username) {
 		k->has_username = true;
 		k->username = ferry__bytes_str(c->username);
@@ -80,43 +82,64 @@ static int put_connect(struct ferry_client *c)
 	return put_packet(c, &p);
 }
 
+/* Encodes a PUBLISH: MQTT 5 properties as they stand at sending. */
+static int put_publish(struct ferry_client *c, struct ferry_op *op, uint64_t now)
+{
+	struct ferry_req *r = op->owner;
+	/* The broker's MQTT 5 limits: such a message is refused, never sent. */
+	if (op->qos > c->server_max_qos)
+		return FERRY_ERR_QOS_NOT_SUPPORTED;
+	if (r->retain && c->server_no_retain)
+		return FERRY_ERR_RETAIN_NOT_SUPPORTED;
+	struct ferry_packet p = {.type = FERRY_PUBLISH};
+	struct ferry_publish *pub = &p.u.publish;
+	pub->qos = op->qos;
+	pub->dup = op->dup;
+	pub->retain = r->retain;
+	pub->packet_id = op->packet_id;
+	pub->topic.p = r->topic;
+	pub->topic.len = r->topic_len;
+	pub->payload.p = r->payload;
+	pub->payload.len = r->payload_len;
+	if (c->version == FERRY_MQTT_5) {
+		int rc = ferry__mqtt5_publish_props(c, r, now, &pub->props, &pub->topic);
+		if (rc)
+			return rc;
+	}
+	int rc = put_packet(c, &p);
+	if (rc && pub->topic.len && (pub->props.present & FERRY_PROP_BIT(FERRY_PROP_TOPIC_ALIAS)))
+		ferry__mqtt5_alias_forget(c, pub->props.topic_alias); /* the broker never saw it */
+	return rc;
+}
+
 /* Encodes the packet that `what` asks for op. */
-static int put_op(struct ferry_client *c, enum ferry_send_what what, struct ferry_op *op)
+static int put_op(struct ferry_client *c, enum ferry_send_what what, struct ferry_op *op,
+                  uint64_t now)
 {
 	struct ferry_req *r = op->owner;
 	struct ferry_packet p = {0};
 	switch (what) {
 	case FERRY_SEND_PUBLISH:
-		/* The broker's MQTT 5 limits: such a message is refused, never sent. */
-		if (op->qos > c->server_max_qos)
-			return FERRY_ERR_QOS_NOT_SUPPORTED;
-		if (r->retain && c->server_no_retain)
-			return FERRY_ERR_RETAIN_NOT_SUPPORTED;
-		p.type = FERRY_PUBLISH;
-		p.u.publish.qos = op->qos;
-		p.u.publish.dup = op->dup;
-		p.u.publish.retain = r->retain;
-		p.u.publish.packet_id = op->packet_id;
-		p.u.publish.topic.p = r->topic;
-		p.u.publish.topic.len = r->topic_len;
-		p.u.publish.payload.p = r->payload;
-		p.u.publish.payload.len = r->payload_len;
-		break;
+		return put_publish(c, op, now);
 	case FERRY_SEND_PUBREL:
 		p.type = FERRY_PUBREL;
 		p.u.ack.packet_id = op->packet_id;
 		break;
 	case FERRY_SEND_SUBSCRIBE:
+		if (c->version == FERRY_MQTT_5 && !op->dup && ferry__mqtt5_subscribe_check(c, r))
+			return FERRY_ERR_SUB_NOT_SUPPORTED;
 		p.type = FERRY_SUBSCRIBE;
 		p.u.subscribe.packet_id = op->packet_id;
 		p.u.subscribe.entries = r->entries;
 		p.u.subscribe.count = r->nfilters;
+		p.u.subscribe.props = r->props;
 		break;
 	case FERRY_SEND_UNSUBSCRIBE:
 		p.type = FERRY_UNSUBSCRIBE;
 		p.u.unsubscribe.packet_id = op->packet_id;
 		p.u.unsubscribe.filters = r->filters;
 		p.u.unsubscribe.count = r->nfilters;
+		p.u.unsubscribe.props = r->props;
 		break;
 	default:
 		return FERRY_ERR_STATE;
@@ -127,7 +150,8 @@ static int put_op(struct ferry_client *c, enum ferry_send_what what, struct ferr
 static bool refused_by_limits(int rc)
 {
 	return rc == FERRY_ERR_PACKET_TOO_LARGE || rc == FERRY_ERR_QOS_NOT_SUPPORTED ||
-	       rc == FERRY_ERR_RETAIN_NOT_SUPPORTED;
+	       rc == FERRY_ERR_RETAIN_NOT_SUPPORTED || rc == FERRY_ERR_EXPIRED ||
+	       rc == FERRY_ERR_SUB_NOT_SUPPORTED;
 }
 
 /* Completed-request chain to post once the lock is released. */
@@ -147,7 +171,7 @@ static void chain_add(struct done_chain *d, struct ferry_req *r)
 
 /* Fills wbuf from the control queue and the session (c->mu held). Returns
  * true when it stopped because the batch was full (more may be waiting). */
-static bool fill_locked(struct ferry_client *c, struct done_chain *done)
+static void take_ctrl_locked(struct ferry_client *c)
 {
 	if (ferry__buf_used(&c->ctrl)) {
 		const uint8_t *p = c->ctrl.p + c->ctrl.off;
@@ -157,7 +181,15 @@ static bool fill_locked(struct ferry_client *c, struct done_chain *done)
 			ferry__buf_clear(&c->ctrl);
 		}
 	}
+}
+
+static bool fill_locked(struct ferry_client *c, struct done_chain *done)
+{
+	take_ctrl_locked(c);
+	if (c->aborting)
+		return false; /* only the DISCONNECT and what came before it */
 	bool draining = c->state == FERRY_CS_DRAINING;
+	uint64_t now = ferry__now_ms();
 	uint32_t gen = c->gen;
 	while (ferry__buf_used(&c->wbuf) < TX_BATCH) {
 		if (!draining && c->store && ferry__store_need_load_locked(c)) {
@@ -171,15 +203,18 @@ static bool fill_locked(struct ferry_client *c, struct done_chain *done)
 		if (what == FERRY_SEND_NONE || !op)
 			return false;
 		struct ferry_req *r = op->owner;
-		int rc = put_op(c, what, op);
+		int rc = put_op(c, what, op, now);
 		bool q0 = what == FERRY_SEND_PUBLISH && op->qos == 0;
-		if (rc && what == FERRY_SEND_PUBLISH && refused_by_limits(rc) &&
-		    (q0 || op->state == FERRY_OPS_WAIT_ACK) && !op->dup) {
-			/* Over the broker's limits: this message fails, the others go on. */
-			ferry__log(c, FERRY_LOG_WARNING, "publish of token %llu not sent: %s",
+		if (rc && (what == FERRY_SEND_PUBLISH || what == FERRY_SEND_SUBSCRIBE) &&
+		    refused_by_limits(rc) && (q0 || op->state == FERRY_OPS_WAIT_ACK) && !op->dup) {
+			/* Over the broker's limits (or expired): this one fails, the others go on. */
+			ferry__log(c, FERRY_LOG_WARNING, "%s of token %llu not sent: %s",
+			           what == FERRY_SEND_PUBLISH ? "publish" : "subscribe",
 			           (unsigned long long)op->token, ferry_strerror(rc));
 			if (!q0)
 				ferry__session_abort(c->session, op);
+			for (size_t i = 0; what == FERRY_SEND_SUBSCRIBE && i < r->nfilters; i++)
+				ferry__drop_sub_cb_locked(c, r->entries[i].filter);
 			ferry__req_done_locked(r, rc);
 			chain_add(done, r);
 			continue;
@@ -267,6 +302,13 @@ static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadli
 	default:
 		break;
 	}
+	if (c->aborting) {
+		if (now >= c->deadline_drain)
+			ferry__conn_fail_locked(c, c->abort_cause, c->abort_text);
+		else if (c->deadline_drain < *deadline)
+			*deadline = c->deadline_drain;
+		return;
+	}
 	if (c->state != FERRY_CS_DRAINING)
 		return;
 	if (c->tx_close_after_flush) {
@@ -282,6 +324,10 @@ static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadli
 	ferry__session_counts(c->session, &n);
 	if (n.inflight == 0 || now >= c->deadline_connect) {
 		struct ferry_packet d = {.type = FERRY_DISCONNECT};
+		if (c->disconnect_req) {
+			d.u.disconnect.reason = c->disconnect_req->reason_out;
+			d.u.disconnect.props = c->disconnect_req->props;
+		}
 		if (put_packet(c, &d) == FERRY_OK) {
 			c->tx_close_after_flush = true;
 			c->deadline_drain = now + 1000u;
@@ -392,6 +438,10 @@ static void send_connect(struct ferry_client *c, uint64_t now)
 	c->server_max_packet = 0; /* the last broker's limits do not apply to this one */
 	c->server_max_qos = 2;
 	c->server_no_retain = false;
+	c->server_no_wildcard = c->server_no_shared = c->server_no_subid = false;
+	c->alias_out_max = 0;
+	c->aborting = false;
+	ferry__mqtt5_tx_reset(c);
 	int rc = put_connect(c);
 	if (!rc)
 		rc = ferry__ctx_watch_tx(c, c->fd, false, false);
@@ -491,7 +541,11 @@ static void flush(struct ferry_client *c, uint64_t now, struct done_chain *done)
 	bool want_out = left > 0 || more;
 	if (want_out != c->tx_want_out)
 		ferry__ctx_watch_tx(c, fd, want_out, false);
-	if (!left && !more && c->tx_close_after_flush)
+	if (!left && !more && c->aborting && ferry__buf_used(&c->ctrl))
+		take_ctrl_locked(c); /* the DISCONNECT came while writing: written next round */
+	else if (!left && !more && c->aborting)
+		ferry__conn_fail_locked(c, c->abort_cause, c->abort_text);
+	else if (!left && !more && c->tx_close_after_flush)
 		ferry__conn_fail_locked(c, FERRY_OK, "disconnected");
 }
 
@@ -538,6 +592,8 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 	if (c->state == FERRY_CS_CONNACK && now >= c->deadline_connect)
 		ferry__conn_fail_locked(c, FERRY_ERR_CONNECT_TIMEOUT, "no CONNACK within the connect timeout");
 	bool full = false;
+	if (c->state == FERRY_CS_CONNACK)
+		take_ctrl_locked(c); /* enhanced authentication answers */
 	if (c->state == FERRY_CS_CONNECTED || c->state == FERRY_CS_DRAINING) {
 		full = fill_locked(c, &done);
 		timers_locked(c, now, &deadline);
@@ -552,9 +608,11 @@ void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable)
 		deadline = c->deadline_retry;
 	else if (c->state != FERRY_CS_CONNECTED && c->state != FERRY_CS_DRAINING)
 		deadline = UINT64_MAX;
+	if (c->nrequests) /* ferry_request timeouts run whatever the connection does */
+		ferry__mqtt5_timeouts_locked(c, now, &deadline, &done.head, &done.tail);
 	/* More to send than one round took: come back at once. */
-	bool more = c->state == FERRY_CS_CONNECTED && !c->tx_want_out &&
-	            (full || ferry__buf_used(&c->wbuf));
+	bool more = (c->state == FERRY_CS_CONNECTED || (c->aborting && c->state == FERRY_CS_DRAINING)) &&
+	            !c->tx_want_out && (full || ferry__buf_used(&c->wbuf));
 	ferry__unlock(&c->mu);
 	if (deadline <= now)
 		deadline = now + 1;

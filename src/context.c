@@ -319,6 +319,7 @@ static void ctx_release(struct ferry_context *ctx)
 	pthread_mutex_destroy(&ctx->mu);
 	free(ctx->heap);
 	free(ctx->batch);
+	free(ctx->pview);
 	free(ctx);
 }
 

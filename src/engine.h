@@ -72,7 +72,7 @@ struct ferry_log_event {
 struct ferry_sub_cb {
 	ferry_message_cb fn;              /* NULL: the client-wide callback */
 	void *user;
-	uint8_t qos;
+	uint8_t qos;                      /* the subscription options byte (QoS and MQTT 5 options) */
 	struct ferry_sub_cb *prev, *next; /* [c] c->sub_cbs */
 	size_t filter_len;
 	char filter[];                    /* NUL-terminated copy */
@@ -103,6 +103,18 @@ struct ferry_req {
 	uint16_t store_pid;              /* [tx] ... and its packet id */
 	uint8_t *granted;                /* SUBACK / UNSUBACK codes (owned) */
 	size_t granted_count;
+	/* MQTT 5 (client_mqtt5.c) */
+	struct ferry_props props;        /* properties to send (views into props_mem) */
+	void *props_mem;                 /* owned */
+	uint8_t *props_block;            /* PUBLISH: the properties as encoded, for the store (owned) */
+	size_t props_block_len;
+	uint64_t queued_at;              /* PUBLISH with a Message Expiry: accepted at (ms) */
+	uint64_t waiter;                 /* PUBLISH of ferry_request: the request's token */
+	uint64_t deadline;               /* REQUEST: when it times out (UINT64_MAX: never) */
+	uint8_t corr[16];                /* REQUEST: its Correlation Data */
+	uint8_t reason_out;              /* DISCONNECT: the reason code to send */
+	struct ferry_properties *rprops; /* the broker's answer's properties (owned view) */
+	const struct ferry_message *response; /* REQUEST: during its completion callback */
 };
 
 /* ---- the client ------------------------------------------------------------ */
@@ -206,6 +218,31 @@ struct ferry_client {
 	bool takeover_hard;          /* a takeover was seen: back off at the maximum */
 	int refused_reason;          /* reason of the latest CONNACK refusal, -1 none */
 
+	/* MQTT 5 (client_mqtt5.c) */
+	struct ferry_props connect_props; /* [const] CONNECT properties (views into the mem) */
+	void *connect_props_mem;
+	struct ferry_props will_props;   /* [const] */
+	void *will_props_mem;
+	uint16_t recv_max;               /* [const] our Receive Maximum */
+	uint32_t in_max_packet;          /* [const] our Maximum Packet Size, 0 = none */
+	uint16_t alias_in_max;           /* [const] our Topic Alias Maximum */
+	struct ferry_bytes *alias_in;    /* [rx] alias -> topic (owned copies), alias_in_max + 1 */
+	uint32_t alias_in_gen;           /* [rx] connection the map belongs to */
+	uint16_t alias_out_max;          /* [c] aliases ferry uses on this connection (auto_topic_alias) */
+	struct ferry_alias_out *alias_out; /* [tx] alias - 1 -> topic */
+	uint16_t alias_out_used, alias_out_next; /* [tx] */
+	uint32_t alias_out_gen;          /* [tx] */
+	bool server_no_wildcard, server_no_shared, server_no_subid; /* [c] CONNACK said so */
+	struct ferry_req *auth_req;      /* [c] ferry_reauthenticate in progress */
+	struct ferry_req *requests;      /* [c] ferry_request waiting for responses (op.next) */
+	size_t nrequests;                /* [c] */
+	uint64_t corr_salt;              /* [const] first half of every Correlation Data */
+	char **resp_topics;              /* [c] response topics subscribed by ferry_request */
+	size_t nresp_topics;
+	bool aborting;                   /* [c] a DISCONNECT with a reason is queued: close once written */
+	int abort_cause;                 /* [c] */
+	char abort_text[160];            /* [c] */
+
 	/* keepalive [c] */
 	uint16_t keepalive_eff;      /* in force: ours, or the server's (MQTT 5 Server Keep Alive) */
 	uint32_t server_max_packet;  /* MQTT 5 Maximum Packet Size of the broker, 0 = none */
@@ -269,6 +306,8 @@ struct ferry_context {
 	uint8_t rbuf[65536];            /* [rx] socket read buffer */
 	char topic[65536];              /* [rx] NUL-terminated topic of the message being delivered */
 	struct ferry_sub_cb *match[64]; /* [rx] callbacks matching the message being delivered */
+	void *pview;                    /* [rx] scratch for the view of received properties */
+	size_t pview_cap;
 };
 
 /* context.c */
@@ -326,6 +365,11 @@ void ferry__conn_release_fd_locked(struct ferry_client *c);
 /* Complete req with rc (c->mu held): records the token result, unlinks it.
  * The callbacks run later from ferry__req_finish on rx. */
 void ferry__req_done_locked(struct ferry_req *req, int rc);
+/* A request of `type` with `extra` bytes after it for its data (not issued yet), or NULL. */
+struct ferry_req *ferry__req_new(struct ferry_client *c, int type, size_t extra,
+                                 const struct ferry_call *call);
+/* Queue a SUBSCRIBE or UNSUBSCRIBE request and wake tx; takes r (freed on failure). */
+int ferry__req_submit(struct ferry_client *c, struct ferry_req *r, ferry_token *token);
 /* Run req's callbacks and free it (rx thread, no lock held). */
 void ferry__req_finish(struct ferry_req *req);
 void ferry__req_free(struct ferry_req *req);
@@ -334,13 +378,68 @@ struct ferry_req *ferry__req_publish_new(struct ferry_client *c, const void *top
                                         const void *payload, size_t len, uint8_t qos,
                                         bool retain, const struct ferry_call *call);
 void ferry__client_free(struct ferry_client *c);
-/* Record (or update) a subscription: filter, QoS and callback (c->mu held). */
+/* Record (or update) a subscription: filter, options byte and callback (c->mu held). */
 int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
                              ferry_message_cb fn, void *user);
 /* Remove the per-subscription callback of a filter, if any (c->mu held). */
 void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter);
 void ferry__log(struct ferry_client *c, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* client_mqtt5.c: MQTT 5 features. */
+/* One alias ferry gave a topic (auto_topic_alias). */
+struct ferry_alias_out {
+	uint64_t hash;
+	size_t len;
+	char *topic;
+};
+/* At create: the CONNECT and will properties of the options. */
+int ferry__mqtt5_setup(struct ferry_client *c, const struct ferry_client_options *o);
+void ferry__mqtt5_free(struct ferry_client *c);
+/* A request's properties from the application (ctx: packet type or FERRY_PCTX_WILL);
+ * FERRY_ERR_UNSUPPORTED on a 3.x client. PUBLISH: also its encoded block for the store. */
+int ferry__req_set_props(struct ferry_req *r, const struct ferry_properties *p, int ctx);
+/* A restored publish's properties from the store's block. */
+int ferry__req_props_from_block(struct ferry_req *r, const void *block, size_t len);
+/* tx, c->mu held: the properties of a PUBLISH about to be encoded into *out
+ * (Message Expiry counted down, a topic alias chosen); *topic may become
+ * empty. FERRY_ERR_EXPIRED when it expired before its first sending. */
+int ferry__mqtt5_publish_props(struct ferry_client *c, struct ferry_req *r, uint64_t now,
+                               struct ferry_props *out, struct ferry_bytes *topic);
+/* tx, c->mu held: a SUBSCRIBE the broker said it cannot take (FERRY_ERR_SUB_NOT_SUPPORTED). */
+int ferry__mqtt5_subscribe_check(const struct ferry_client *c, const struct ferry_req *r);
+/* tx, c->mu held: a PUBLISH that named `alias` was not sent after all. */
+void ferry__mqtt5_alias_forget(struct ferry_client *c, uint16_t alias);
+/* tx, c->mu held: a new connection, aliases start afresh. */
+void ferry__mqtt5_tx_reset(struct ferry_client *c);
+/* tx, c->mu held: requests that timed out are completed into the chain head..tail
+ * (events); *deadline lowered to the next timeout. */
+void ferry__mqtt5_timeouts_locked(struct ferry_client *c, uint64_t now, uint64_t *deadline,
+                                  struct ferry_event **head, struct ferry_event **tail);
+/* c->mu held: the publish of a request failed: complete the request too. */
+void ferry__mqtt5_request_failed_locked(struct ferry_client *c, struct ferry_req *pub, int rc);
+/* client.c: the publish of a ferry_request (no callback of its own). */
+int ferry__publish_for_request(struct ferry_client *c, const struct ferry_publish_msg *m,
+                               uint64_t waiter);
+/* rx, at destroy: every request still waiting completes as cancelled. */
+void ferry__mqtt5_cancel_requests(struct ferry_client *c);
+/* rx: resolve an inbound topic alias in p (topic filled in). FERRY_OK, or the
+ * DISCONNECT reason to close with (0x82 / 0x94) and *text. */
+int ferry__mqtt5_alias_in(struct ferry_client *c, struct ferry_publish *p, char *text, size_t cap);
+/* rx: a message that answers a ferry_request: completes it and returns true. */
+bool ferry__mqtt5_response(struct ferry_client *c, const struct ferry_publish *p,
+                           const struct ferry_message *m);
+/* rx: an AUTH from the broker. */
+void ferry__mqtt5_on_auth(struct ferry_client *c, const struct ferry_disconnect *a);
+/* rx: the public view of received properties, in the context's scratch
+ * memory (valid until the next call), or NULL when there are none. */
+const struct ferry_properties *ferry__rx_props_view(struct ferry_client *c,
+                                                    const struct ferry_props *p);
+/* An owned copy of the view (for a request's result), or NULL. */
+struct ferry_properties *ferry__props_view_dup(const struct ferry_props *p);
+/* c->mu held: close the connection because of a protocol error, sending MQTT
+ * 5 DISCONNECT with `reason` first when connected. */
+void ferry__conn_abort_locked(struct ferry_client *c, int cause, const char *text, uint8_t reason);
 
 /* client_store.c: the client's use of its durable store (doc/durability.md).
  * Store calls are made with no client lock held unless noted. */

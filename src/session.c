@@ -614,6 +614,11 @@ int ferry__session_in_qos2_publish(struct ferry_session *s, uint16_t packet_id)
 	return true;
 }
 
+bool ferry__session_in_qos2_held(const struct ferry_session *s, uint16_t packet_id)
+{
+	return packet_id != 0 && tab_find(&s->in_qos2, packet_id) < s->in_qos2.cap;
+}
+
 bool ferry__session_in_qos2_release(struct ferry_session *s, uint16_t packet_id)
 {
 	uint32_t slot = tab_find(&s->in_qos2, packet_id);

@@ -190,6 +190,9 @@ struct ferry_op *ferry__session_take_all(struct ferry_session *s);
  * Returns -1 (as int) when out of memory. */
 int ferry__session_in_qos2_publish(struct ferry_session *s, uint16_t packet_id);
 
+/* Inbound QoS 2: whether packet_id is held (published, PUBREL not yet come). */
+bool ferry__session_in_qos2_held(const struct ferry_session *s, uint16_t packet_id);
+
 /* Inbound QoS 2: PUBREL for packet_id. Returns true if the id was held (it is
  * released now); false if unknown (answer PUBCOMP all the same; MQTT 5: reason
  * 0x92). */

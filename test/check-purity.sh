@@ -8,7 +8,7 @@ set -u
 src=${top_srcdir:-$(dirname "$0")/..}/src
 
 # The pure modules. Add session.c, keepalive.c, backoff.c here as they land.
-PURE="cursor utf8 props reason decode encode frame topic topic_index dump session keepalive uri backoff base64 tunnel"
+PURE="cursor utf8 props props_api reason decode encode frame topic topic_index dump session keepalive uri backoff base64 tunnel"
 
 # Forbidden: headers for threads, sockets, SQLite, OpenSSL, the transport,
 # and clock reads.

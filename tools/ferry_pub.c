@@ -99,7 +99,7 @@ static void on_publish_done(ferry_client *c, void *user, const struct ferry_resu
 /* Hands one message to ferry; counts it as issued when accepted. */
 static int publish(const struct tool_options *o, const void *payload, size_t len)
 {
-	struct ferry_call call = {on_publish_done, &run};
+	struct ferry_call call = {.on_done = on_publish_done, .user = &run};
 	pthread_mutex_lock(&run.mu);
 	run.issued++; /* before the call: its completion may come at once */
 	pthread_mutex_unlock(&run.mu);

@@ -84,7 +84,7 @@ static int subscribe(const struct tool_options *o)
 	for (size_t i = 0; i < o->ntopics; i++)
 		subs[i] = (struct ferry_subscription){.filter = o->topics[i], .qos = o->qos};
 	int rc = ferry_subscribe_many(run.client, subs, o->ntopics,
-	                              &(struct ferry_call){on_subscribed, &run}, NULL);
+	                              &(struct ferry_call){.on_done = on_subscribed, .user = &run}, NULL);
 	free(subs);
 	if (rc) {
 		tool_report(o, "subscribe", rc);

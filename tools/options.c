@@ -829,7 +829,7 @@ int tool_run_start(struct tool_run *r, const struct tool_options *o, ferry_messa
 	int rc = create_client(r, on_message);
 	if (rc)
 		return rc;
-	rc = ferry_connect(r->client, &(struct ferry_call){on_connect_done, r}, NULL);
+	rc = ferry_connect(r->client, &(struct ferry_call){.on_done = on_connect_done, .user = r}, NULL);
 	if (rc) {
 		tool_report(o, "connect", rc);
 		tool_run_finish(r);
@@ -905,7 +905,7 @@ int tool_run_finish(struct tool_run *r)
 		return rc;
 	if (ferry_is_connected(r->client)) {
 		int d = ferry_disconnect(r->client, 1000,
-		                         &(struct ferry_call){on_disconnect_done, r}, NULL);
+		                         &(struct ferry_call){.on_done = on_disconnect_done, .user = r}, NULL);
 		struct timespec limit;
 		clock_gettime(CLOCK_MONOTONIC, &limit);
 		add_ms(&limit, 10000);

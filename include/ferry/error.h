@@ -57,6 +57,10 @@ enum ferry_err {
 	FERRY_ERR_TAKEOVER = -61,          /* another client with the same id took the session over */
 	FERRY_ERR_QOS_NOT_SUPPORTED = -62, /* the broker's Maximum QoS is below the message's (MQTT 5) */
 	FERRY_ERR_RETAIN_NOT_SUPPORTED = -63, /* the broker does not keep retained messages (MQTT 5) */
+	FERRY_ERR_EXPIRED = -64,           /* the message expired before it could be sent (MQTT 5) */
+	FERRY_ERR_SUB_NOT_SUPPORTED = -65, /* the broker allows no wildcard, shared subscription or
+	                                      subscription identifier (MQTT 5) */
+	FERRY_ERR_AUTH = -66,              /* enhanced authentication failed or was given up (MQTT 5) */
 
 	/* store */
 	FERRY_ERR_STORE_IO = -200,         /* the store could not read or write */

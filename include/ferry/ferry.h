@@ -85,6 +85,8 @@ enum ferry_op_type {
 	FERRY_OP_PUBLISH = 3,
 	FERRY_OP_SUBSCRIBE = 4,
 	FERRY_OP_UNSUBSCRIBE = 5,
+	FERRY_OP_REQUEST = 6,      /* ferry_request: completes with the response */
+	FERRY_OP_AUTH = 7,         /* ferry_reauthenticate */
 };
 
 /* Log levels for the log callback. */
@@ -94,6 +96,117 @@ enum ferry_log_level {
 	FERRY_LOG_INFO = 3,
 	FERRY_LOG_DEBUG = 4,
 };
+
+/* ------------------------------------------------------------------------ */
+/* MQTT 5 properties (doc/mqtt5.md)                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One User Property: a name and a value, UTF-8 strings (MQTT strings cannot
+ * hold U+0000, so C strings lose nothing). User properties keep their order
+ * both ways, and a name may repeat.
+ */
+struct ferry_user_property {
+	const char *name;
+	const char *value;
+};
+
+/* Which numeric fields of struct ferry_properties are set. Strings and
+ * binary fields are set when their pointer is not NULL. */
+enum ferry_prop_flag {
+	FERRY_PF_PAYLOAD_FORMAT = 1u << 0,        /* payload_format */
+	FERRY_PF_MESSAGE_EXPIRY = 1u << 1,        /* message_expiry */
+	FERRY_PF_SESSION_EXPIRY = 1u << 2,        /* session_expiry */
+	FERRY_PF_WILL_DELAY = 1u << 3,            /* will_delay */
+	FERRY_PF_RECEIVE_MAXIMUM = 1u << 4,       /* receive_maximum */
+	FERRY_PF_MAXIMUM_PACKET_SIZE = 1u << 5,   /* maximum_packet_size */
+	FERRY_PF_TOPIC_ALIAS_MAXIMUM = 1u << 6,   /* topic_alias_maximum */
+	FERRY_PF_REQUEST_RESPONSE_INFO = 1u << 7, /* request_response_info */
+	FERRY_PF_REQUEST_PROBLEM_INFO = 1u << 8,  /* request_problem_info */
+	FERRY_PF_SUBSCRIPTION_ID = 1u << 9,       /* subscription_id */
+	/* set by ferry in what it received only */
+	FERRY_PF_SERVER_KEEPALIVE = 1u << 10,
+	FERRY_PF_MAXIMUM_QOS = 1u << 11,
+	FERRY_PF_RETAIN_AVAILABLE = 1u << 12,
+	FERRY_PF_WILDCARD_SUB_AVAILABLE = 1u << 13,
+	FERRY_PF_SUB_ID_AVAILABLE = 1u << 14,
+	FERRY_PF_SHARED_SUB_AVAILABLE = 1u << 15,
+	FERRY_PF_TOPIC_ALIAS = 1u << 16,
+};
+
+/*
+ * MQTT 5 properties, one struct for every packet (MQTT 5.0 section 2.2.2).
+ * Zero it (or use FERRY_PROPERTIES_INIT), then set what you want.
+ *
+ * Sending: pass it as `call->props` of an operation, `connect_props` of the
+ * client options or `props` of the will. Each operation takes only the
+ * properties its packet allows (others make the call fail with
+ * FERRY_ERR_PROPERTY_NOT_ALLOWED, out-of-range values with
+ * FERRY_ERR_PROPERTY_VALUE, and any property on an MQTT 3.x client with
+ * FERRY_ERR_UNSUPPORTED):
+ *   connect     session_expiry, receive_maximum, maximum_packet_size,
+ *               topic_alias_maximum, request_response_info,
+ *               request_problem_info, auth_method, auth_data, user
+ *   will        will_delay, payload_format, message_expiry, content_type,
+ *               response_topic, correlation_data, user
+ *   publish     payload_format, message_expiry, content_type,
+ *               response_topic, correlation_data, user (topic aliases are
+ *               ferry's business: see auto_topic_alias)
+ *   subscribe   subscription_id, user
+ *   unsubscribe user
+ *   disconnect  session_expiry, reason_string, user
+ * Everything is copied during the call.
+ *
+ * Received (struct ferry_message, ferry_result, ferry_connected_info,
+ * on_server_disconnect): every property the broker sent, valid during the
+ * callback; strings NUL-terminated; user properties in wire order.
+ */
+struct ferry_properties {
+	unsigned flags;                   /* FERRY_PF_* for the numeric fields set */
+	uint8_t payload_format;           /* 0 unspecified bytes, 1 UTF-8 text */
+	uint32_t message_expiry;          /* seconds */
+	uint32_t session_expiry;          /* seconds; 0xFFFFFFFF: never */
+	uint32_t will_delay;              /* seconds */
+	uint16_t receive_maximum;         /* 1..65535 */
+	uint32_t maximum_packet_size;     /* bytes, not 0 */
+	uint16_t topic_alias_maximum;
+	uint8_t request_response_info;    /* 0/1 */
+	uint8_t request_problem_info;     /* 0/1 */
+	uint32_t subscription_id;         /* 1..268,435,455; received: the first */
+	const char *content_type;
+	const char *response_topic;       /* a topic name (no wildcards) */
+	const void *correlation_data;     /* binary */
+	size_t correlation_len;
+	const char *reason_string;
+	const char *auth_method;
+	const void *auth_data;            /* binary */
+	size_t auth_data_len;
+	const struct ferry_user_property *user; /* user_count entries, in order */
+	size_t user_count;
+
+	/* Received only (ignored when sending). */
+	const uint32_t *subscription_ids; /* a message: every Subscription Identifier */
+	size_t subscription_id_count;
+	const char *assigned_client_id;   /* CONNACK */
+	const char *response_info;        /* CONNACK */
+	const char *server_reference;     /* CONNACK refusal, DISCONNECT: another server to use */
+	uint16_t server_keepalive;        /* CONNACK */
+	uint16_t topic_alias;             /* a message: the alias it came with */
+	uint8_t maximum_qos;              /* CONNACK */
+	uint8_t retain_available;         /* CONNACK */
+	uint8_t wildcard_sub_available;   /* CONNACK */
+	uint8_t sub_id_available;         /* CONNACK */
+	uint8_t shared_sub_available;     /* CONNACK */
+};
+#define FERRY_PROPERTIES_INIT {0}
+
+/*
+ * ferry_properties_get_user - the value of the first user property called
+ * `name` in props (NULL props fine), or NULL.
+ * Thread safety: any thread (reads props only).
+ */
+FERRY_API const char *ferry_properties_get_user(const struct ferry_properties *props,
+                                                const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Callback arguments                                                        */
@@ -111,12 +224,14 @@ struct ferry_message {
 	int qos;
 	bool retain;
 	bool dup;
+	const struct ferry_properties *props; /* MQTT 5: the message's properties (NULL: none) */
 };
 
 /*
  * How an operation ended. Valid only during the callback. rc is FERRY_OK or
  * an enum ferry_err; reason_code is the broker's answer where there is one
- * (CONNACK return code or MQTT 5 reason code), otherwise -1.
+ * (CONNACK return code or MQTT 5 reason code of CONNACK, PUBACK, PUBREC,
+ * PUBCOMP, AUTH, or the first of SUBACK/UNSUBACK), otherwise -1.
  */
 struct ferry_result {
 	ferry_token token;
@@ -124,9 +239,13 @@ struct ferry_result {
 	int rc;
 	int reason_code;
 	bool session_present;       /* FERRY_OP_CONNECT */
-	const uint8_t *granted;     /* FERRY_OP_SUBSCRIBE: granted QoS (0..2) or failure code per filter */
+	const uint8_t *granted;     /* FERRY_OP_SUBSCRIBE: granted QoS (0..2) or failure code per
+	                               filter; FERRY_OP_UNSUBSCRIBE (MQTT 5): reason code per filter */
 	size_t granted_count;
 	const char *server_uri;     /* FERRY_OP_CONNECT: the server it connected to (or last tried) */
+	const struct ferry_properties *props;   /* MQTT 5: properties of the broker's answer
+	                                           (reason string, user properties), or NULL */
+	const struct ferry_message *message;    /* FERRY_OP_REQUEST: the response (rc FERRY_OK) */
 };
 
 /* Completion callback of one operation; called exactly once per operation. */
@@ -142,6 +261,7 @@ struct ferry_connected_info {
 	bool reconnect;         /* false for the first connection */
 	const char *assigned_client_id; /* MQTT 5: the id the broker gave (an empty client_id
 	                                   asked for one), else NULL */
+	const struct ferry_properties *props; /* MQTT 5: the CONNACK's properties, or NULL */
 };
 
 /*
@@ -152,6 +272,9 @@ struct ferry_connected_info {
 struct ferry_call {
 	ferry_result_cb on_done;
 	void *user;
+	const struct ferry_properties *props; /* MQTT 5: properties of the request (copied) */
+	int reason_code;                      /* MQTT 5 ferry_disconnect: the reason sent (0: normal,
+	                                         0x04: disconnect with will message) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -178,6 +301,25 @@ struct ferry_will_options {
 	size_t payload_len;
 	int qos;
 	bool retain;
+	const struct ferry_properties *props; /* MQTT 5 will properties (will_delay, ...) */
+};
+
+/* Enhanced authentication (MQTT 5 section 4.12): what the broker sent. */
+struct ferry_auth_step {
+	int reason_code;                      /* 0x18 continue authentication */
+	const char *method;                   /* the Authentication Method */
+	const void *data;                     /* the broker's Authentication Data (may be NULL) */
+	size_t data_len;
+	const struct ferry_properties *props; /* all of the AUTH's properties */
+};
+
+/* ... and the answer on_auth gives: data to send back (read right after the
+ * callback returns), and optional user properties. */
+struct ferry_auth_reply {
+	const void *data;
+	size_t data_len;
+	const struct ferry_user_property *user;
+	size_t user_count;
 };
 
 /*
@@ -316,6 +458,32 @@ struct ferry_client_options {
 	const struct ferry_proxy_options *proxy; /* NULL: connect directly */
 	const char *const *ws_headers;   /* extra headers of the WebSocket upgrade, "Name: value" */
 	size_t ws_header_count;
+
+	/* MQTT 5 (doc/mqtt5.md). */
+	/* CONNECT properties (copied). Without a session_expiry, clean_session
+	 * false asks for a session that never expires (as in 3.1.1) and true
+	 * for one that ends with the connection. receive_maximum (default
+	 * 65535) is enforced: a broker that sends more unacknowledged QoS 1/2
+	 * messages is disconnected with reason 0x93. topic_alias_maximum lets
+	 * the broker use that many topic aliases. maximum_packet_size: larger
+	 * packets from the broker close the connection (reason 0x95). */
+	const struct ferry_properties *connect_props;
+	/* Give topics aliases automatically, within the broker's Topic Alias
+	 * Maximum: a topic's first PUBLISH on a connection names it with an
+	 * alias, later ones send the alias only. Aliases start afresh with
+	 * each connection. */
+	bool auto_topic_alias;
+	/* The broker sent DISCONNECT (before on_connection_lost): its reason
+	 * code and properties (reason string, server reference, ...). */
+	void (*on_server_disconnect)(ferry_client *c, void *user, int reason_code,
+	                             const struct ferry_properties *props);
+	/* Enhanced authentication with connect_props->auth_method: called for
+	 * each AUTH the broker sends during connect or re-authentication; fill
+	 * `out` and return FERRY_OK to go on, anything else to give up (the
+	 * connection is closed with FERRY_ERR_AUTH, after DISCONNECT 0x80
+	 * when the broker had accepted it: a re-authentication). */
+	int (*on_auth)(ferry_client *c, void *user, const struct ferry_auth_step *in,
+	               struct ferry_auth_reply *out);
 };
 
 #define FERRY_CLIENT_OPTIONS_INIT                                                          \
@@ -384,6 +552,9 @@ FERRY_API int ferry_connect(ferry_client *c, const struct ferry_call *call, ferr
  * then send DISCONNECT and close. Messages still queued stay in the outbox.
  * Completes with FERRY_OK (or FERRY_ERR_NOT_CONNECTED if not connected).
  */
+/* MQTT 5: call->reason_code is the DISCONNECT's reason code (0x04 asks the
+ * broker to send the will), call->props may set session_expiry (not when
+ * the CONNECT's was 0: FERRY_ERR_PROPERTY_VALUE), reason_string and user. */
 FERRY_API int ferry_disconnect(ferry_client *c, int timeout_ms, const struct ferry_call *call,
                                ferry_token *token);
 
@@ -414,7 +585,44 @@ struct ferry_publish_msg {
 	size_t len;
 	int qos;
 	bool retain;
+	const struct ferry_properties *props; /* MQTT 5: instead of call->props (NULL: those) */
 };
+
+/*
+ * ferry_publish_message - ferry_publish of one struct ferry_publish_msg
+ * (MQTT 5 properties in msg->props or call->props). A message with a
+ * message_expiry that waited in the outbox is sent with what remains of
+ * the interval; one that expired before it could be sent is not sent and
+ * completes with FERRY_ERR_EXPIRED.
+ */
+FERRY_API int ferry_publish_message(ferry_client *c, const struct ferry_publish_msg *msg,
+                                    const struct ferry_call *call, ferry_token *token);
+
+/*
+ * ferry_request - MQTT 5 request/response: publish msg with Response Topic
+ * `response_topic` and a Correlation Data unique to this request. The
+ * token completes when a message carrying that correlation data arrives
+ * (result->message is the response; it goes to no other callback), with
+ * the publish's failure, or with FERRY_ERR_TIMEOUT after timeout_ms (0: no
+ * limit). The first request to a response topic subscribes to it (QoS 1);
+ * the subscription stays.
+ * Errors: those of ferry_publish, FERRY_ERR_UNSUPPORTED (not MQTT 5),
+ * FERRY_ERR_TOPIC_NAME (response_topic).
+ */
+FERRY_API int ferry_request(ferry_client *c, const struct ferry_publish_msg *msg,
+                            const char *response_topic, int timeout_ms,
+                            const struct ferry_call *call, ferry_token *token);
+
+/*
+ * ferry_reauthenticate - MQTT 5 re-authentication (section 4.12.1): send
+ * AUTH (0x19) with the connect's auth_method and `data`; on_auth answers
+ * the broker's challenges. Completes with FERRY_OK when the broker sends
+ * AUTH success, or with the error that ended the connection.
+ * Errors: FERRY_ERR_UNSUPPORTED (not MQTT 5, or no auth_method),
+ * FERRY_ERR_NOT_CONNECTED, FERRY_ERR_STATE (one is in progress).
+ */
+FERRY_API int ferry_reauthenticate(ferry_client *c, const void *data, size_t len,
+                                   const struct ferry_call *call, ferry_token *token);
 
 /*
  * ferry_publish_many - publish n messages at once, in order: all are
@@ -442,18 +650,27 @@ FERRY_API int ferry_stored_list(ferry_client *c,
 /* One topic filter to subscribe to. on_message (may be NULL) gets the
  * messages that match this filter instead of the client-wide callback. */
 struct ferry_subscription {
-	const char *filter;
+	const char *filter;          /* MQTT 5: "$share/group/filter" for a shared subscription */
 	int qos;
 	ferry_message_cb on_message;
 	void *user;
+	/* MQTT 5 subscription options */
+	bool no_local;               /* not the messages this client publishes */
+	bool retain_as_published;    /* keep the RETAIN flag of forwarded messages */
+	int retain_handling;         /* 0 send retained at subscribe, 1 only if new, 2 never */
 };
 
 /*
  * ferry_subscribe_many - subscribe to n filters in one SUBSCRIBE. The result
  * carries the granted QoS (or failure code) for each. Per-subscription
  * callbacks take effect at once (they route any matching message).
- * Errors: FERRY_ERR_INVAL (n 0, qos not 0..2), FERRY_ERR_TOPIC_FILTER,
- * FERRY_ERR_UTF8, FERRY_ERR_NOMEM.
+ * MQTT 5: call->props may carry a subscription_id and user properties; a
+ * broker that said it allows no wildcards, shared subscriptions or
+ * subscription identifiers gets no such SUBSCRIBE: it completes with
+ * FERRY_ERR_SUB_NOT_SUPPORTED.
+ * Errors: FERRY_ERR_INVAL (n 0, qos not 0..2, retain_handling not 0..2,
+ * MQTT 5 options on 3.x), FERRY_ERR_TOPIC_FILTER (also no_local on a shared
+ * subscription), FERRY_ERR_UTF8, FERRY_ERR_NOMEM.
  */
 FERRY_API int ferry_subscribe_many(ferry_client *c, const struct ferry_subscription *subs, size_t n,
                                    const struct ferry_call *call, ferry_token *token);

@@ -164,7 +164,7 @@ static void on_done(ferry_client *c, void *user, const struct ferry_result *res)
 	pthread_mutex_unlock(&r->mu);
 }
 
-const struct ferry_call itest_call_template = {on_done, NULL};
+const struct ferry_call itest_call_template = {.on_done = on_done, .user = NULL};
 
 void itest_options(struct ferry_client_options *o, struct itest_rec *r, const char *uri,
                    const char *client_id)

@@ -36,6 +36,11 @@ int main(int argc, char **argv)
 	register_tls_suite();
 	register_ws_suite();
 	register_proxies_suite();
+	register_mqtt5_suite();
+	register_mqtt5_script_suite();
+	register_malicious_suite();
+	register_syscall_faults_suite();
+	register_netfaults_suite();
 
 	return test_run(argc, argv);
 }

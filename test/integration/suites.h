@@ -19,5 +19,10 @@ void register_crash_suite(void);
 void register_tls_suite(void);
 void register_ws_suite(void);
 void register_proxies_suite(void);
+void register_mqtt5_suite(void);
+void register_mqtt5_script_suite(void);
+void register_malicious_suite(void);
+void register_syscall_faults_suite(void);
+void register_netfaults_suite(void);
 
 #endif

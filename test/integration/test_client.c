@@ -969,7 +969,7 @@ static void test_every_token_completes_once_at_destroy(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	memset(completions, 0, sizeof completions);
 	completion_rc_cancelled = 0;
-	struct ferry_call call = {count_done, NULL};
+	struct ferry_call call = {.on_done = count_done, .user = NULL};
 	ferry_token first = 0, last = 0;
 	for (int i = 0; i < MIDFLIGHT - 10; i++) {
 		ferry_token t = 0;

@@ -392,8 +392,8 @@ static void test_mqtt5_server_limits(void)
 	itest_rec_free(&r);
 }
 
-/* A topic alias ferry never allowed is a protocol error: the connection
- * closes with a reason; nothing is delivered under an empty topic. */
+/* A topic alias ferry never allowed is a protocol error: ferry says so with
+ * DISCONNECT 0x94 and closes; nothing is delivered under an empty topic. */
 static void test_mqtt5_unallowed_topic_alias(void)
 {
 	static const struct test_fake_step script[] = {
@@ -402,6 +402,7 @@ static void test_mqtt5_unallowed_topic_alias(void)
 		{.op = FAKE_SEND, .hex = "20 03 00 00 00"},
 		/* QoS 0, empty topic, Topic Alias 5, payload "hi" */
 		{.op = FAKE_SEND, .hex = "30 08 00 00 03 23 00 05 'hi'"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "e0 01 94"}, /* DISCONNECT: Topic Alias invalid */
 		{.op = FAKE_EXPECT_CLOSE},
 		{.op = FAKE_END},
 	};

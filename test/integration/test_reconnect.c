@@ -185,7 +185,7 @@ static void test_queue_limits_and_policies(void)
 	o.client_id = "limits-drop";
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
 	dropped_count = 0;
-	struct ferry_call call = {count_dropped, NULL};
+	struct ferry_call call = {.on_done = count_dropped, .user = NULL};
 	char m[16];
 	for (int i = 0; i < 15; i++) {
 		snprintf(m, sizeof m, "%d", i);

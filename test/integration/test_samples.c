@@ -1,7 +1,8 @@
 /*
  * test_samples.c - runs each built sample (samples/pub_min, sub_min,
- * async_pubsub, gateway) as a child process against a real mosquitto and
- * checks its exit status and the key line of its output, so no sample rots.
+ * async_pubsub, gateway, request_response) as a child process against a
+ * real mosquitto and checks its exit status and the key line of its
+ * output, so no sample rots.
  *
  * The samples are found under $top_builddir (set by make check; "." when the
  * variable is unset). Every child is bounded: its output is read through a
@@ -293,6 +294,24 @@ static void test_gateway_1000_clients_three_threads(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, " threads (2 for ferry)\n"));
 }
 
+/* ---- request_response (MQTT 5) ------------------------------------------------ */
+
+/* ferry_request gets the responder's answer (the question in capitals) with
+ * the responder's user property: the correlation data matched. */
+static void test_request_response_gets_the_answer(void)
+{
+	struct child ch;
+	const char *const args[] = {uri, "what is the answer?", NULL};
+	CU_ASSERT_TRUE_FATAL(child_start(&ch, "request_response", args));
+	char line[128]; /* the responder's client id carries the sample's pid */
+	snprintf(line, sizeof line, "response \"WHAT IS THE ANSWER?\" from rr-responder-%ld\n",
+	         (long)ch.pid);
+	CU_ASSERT_EQUAL(child_finish(&ch, RUN_MS, 0), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, line));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, "request_response: OK\n"));
+	CU_ASSERT_PTR_NULL(strstr(ch.out, "without a response topic"));
+}
+
 void register_samples_suite(void)
 {
 	CU_pSuite s = CU_add_suite("samples", suite_init, suite_clean);
@@ -310,4 +329,5 @@ void register_samples_suite(void)
 	         test_async_pubsub_fails_clearly_without_broker);
 	test_add(s, "gateway: 1000 clients, two ferry threads",
 	         test_gateway_1000_clients_three_threads);
+	test_add(s, "request_response gets the answer", test_request_response_gets_the_answer);
 }

@@ -561,8 +561,8 @@ static void test_publish_many(void)
 	ferry_token tok[NMANY + 1] = {0};
 	for (int i = 0; i < NMANY; i++) {
 		snprintf(pay[i], sizeof pay[i], "n%03d", i);
-		m[i] = (struct ferry_publish_msg){"store/many", pay[i], strlen(pay[i]),
-		                                  i < NMANY / 2 ? 1 : 2, false};
+		m[i] = (struct ferry_publish_msg){.topic = "store/many", .payload = pay[i],
+		                                  .len = strlen(pay[i]), .qos = i < NMANY / 2 ? 1 : 2};
 	}
 	ferry_client *c = store_client(b, uri, "store-many", td.path);
 	ASSERT_RC(ferry_publish_many(c, m, NMANY, NULL, tok), FERRY_OK);
@@ -574,9 +574,9 @@ static void test_publish_many(void)
 
 	/* One invalid topic: the whole batch is refused, nothing stored. */
 	const struct ferry_publish_msg badbatch[] = {
-		{"store/many", "x1", 2, 1, false},
-		{"store/#", "x2", 2, 1, false},
-		{"store/many", "x3", 2, 2, false},
+		{.topic = "store/many", .payload = "x1", .len = 2, .qos = 1},
+		{.topic = "store/#", .payload = "x2", .len = 2, .qos = 1},
+		{.topic = "store/many", .payload = "x3", .len = 2, .qos = 2},
 	};
 	ferry_token bt[3] = {0};
 	ASSERT_RC(ferry_publish_many(c, badbatch, 3, NULL, bt), FERRY_ERR_TOPIC_NAME);

@@ -37,6 +37,7 @@ int main(int argc, char **argv)
 	register_base64_suite();
 	register_tunnel_suite();
 	register_ws_suite();
+	register_props_api_suite();
 
 	return test_run(argc, argv);
 }

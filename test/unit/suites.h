@@ -24,5 +24,6 @@ void register_session_suite(void);
 void register_base64_suite(void);
 void register_tunnel_suite(void);
 void register_ws_suite(void);
+void register_props_api_suite(void);
 
 #endif
