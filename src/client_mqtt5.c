@@ -494,6 +494,14 @@ void ferry__mqtt5_on_auth(struct ferry_client *c, const struct ferry_disconnect 
 		auth_success(c, a);
 		return;
 	}
+	ferry__lock(&c->mu);
+	bool expected = c->state == FERRY_CS_CONNACK || c->auth_req; /* only the client starts one */
+	ferry__unlock(&c->mu);
+	if (!expected) {
+		auth_failed(c, FERRY_ERR_PROTOCOL, "AUTH from the broker with no authentication in progress",
+		            0x82);
+		return;
+	}
 	struct ferry_auth_step step = {
 		.reason_code = a->reason,
 		.method = (const char *)mine->auth_method.p, /* NUL-terminated copy */

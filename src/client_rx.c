@@ -6,6 +6,7 @@
  *
  * Runs only on the context's receive thread.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,19 @@ static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason
 {
 	struct ferry_op *op = NULL;
 	ferry__lock(&c->mu);
+	if (sa && (type == FERRY_SUBACK || c->version == FERRY_MQTT_5) &&
+	    (op = ferry__session_inflight(c->session, id)) != NULL &&
+	    op->kind == (type == FERRY_SUBACK ? FERRY_OP_SUBSCRIBE : FERRY_OP_UNSUBSCRIBE) &&
+	    sa->count != ((struct ferry_req *)op->owner)->nfilters) {
+		/* One reason code per filter, or the answer means nothing: a
+		 * protocol error; the request stays in flight and goes again. */
+		char text[160];
+		snprintf(text, sizeof text, "%s with %zu reason codes for %zu filters",
+		         ferry__ptype_name(type), sa->count, ((struct ferry_req *)op->owner)->nfilters);
+		ferry__conn_abort_locked(c, FERRY_ERR_PROTOCOL, text, 0x82);
+		ferry__unlock(&c->mu);
+		return;
+	}
 	enum ferry_ack_result res = ferry__session_on_ack(c->session, type, id, reason, &op);
 	if (res == FERRY_ACK_UNKNOWN_ID || res == FERRY_ACK_WRONG_STATE) {
 		ferry__log(c, FERRY_LOG_WARNING, "ignored %s for packet id %u (%s)",
@@ -304,10 +318,12 @@ static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason
 	if (type == FERRY_UNSUBACK)
 		for (size_t i = 0; i < r->nfilters; i++)
 			ferry__drop_sub_cb_locked(c, r->filters[i]);
-	if (type == FERRY_SUBACK && sa)
-		for (size_t i = 0; i < r->nfilters && i < sa->count; i++)
-			if (sa->reasons[i] >= 0x80) /* refused: no longer held */
-				ferry__drop_sub_cb_locked(c, r->entries[i].filter);
+	for (size_t i = 0; type == FERRY_SUBACK && sa && i < r->nfilters && i < sa->count; i++) {
+		if (sa->reasons[i] >= 0x80) /* refused: no longer held */
+			ferry__drop_sub_cb_locked(c, r->entries[i].filter);
+		else
+			ferry__sub_granted_locked(c, r->entries[i].filter);
+	}
 	ferry__req_done_locked(r, ack_rc(type, reason));
 	/* A window slot is free (or the drain may be over): tx has work. */
 	ferry__unlock(&c->mu);
@@ -322,56 +338,68 @@ static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason
 	finish_or_defer(c, r);
 }
 
+/* A SUBSCRIBE request for n held subscriptions (filters copied: a record
+ * may go meanwhile), completing without a callback; NULL when out of memory. */
+static struct ferry_req *resubscribe_req(struct ferry_client *c, struct ferry_sub_cb *const *subs,
+                                         size_t n)
+{
+	size_t text = 0;
+	for (size_t i = 0; i < n; i++)
+		text += subs[i]->filter_len;
+	struct ferry_req *r = ferry__req_new(c, FERRY_OP_SUBSCRIBE,
+	                                     n * sizeof(struct ferry_sub_entry) + text, NULL);
+	if (!r)
+		return NULL;
+	r->op.kind = FERRY_OP_SUBSCRIBE;
+	r->op.token = c->next_token++;
+	r->entries = (struct ferry_sub_entry *)(r + 1);
+	uint8_t *copy = (uint8_t *)(r->entries + n);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(copy, subs[i]->filter, subs[i]->filter_len);
+		r->entries[i].filter = (struct ferry_bytes){copy, subs[i]->filter_len};
+		r->entries[i].options = subs[i]->qos;
+		copy += subs[i]->filter_len;
+	}
+	r->nfilters = n;
+	return r;
+}
+
 /*
- * The broker has no session: subscribe again to every filter the client
- * holds, ahead of everything queued (c->mu held). One SUBSCRIBE per 64
- * filters; they complete without a callback. Memory shortage skips them
- * (logged): the connection is still usable.
+ * The broker has no session: subscribe again to every filter the broker
+ * had granted, ahead of everything queued (c->mu held). Subscriptions not
+ * yet acknowledged are not among them: their own SUBSCRIBE is still on its
+ * way (in the outbox, or put back there by the session), and sending it
+ * twice would break the order of the calls. One SUBSCRIBE per 64 filters;
+ * they complete without a callback. Memory shortage skips them (logged):
+ * the connection is still usable.
  */
 static void resubscribe_locked(struct ferry_client *c)
 {
 	size_t total = 0;
 	for (struct ferry_sub_cb *s = c->sub_cbs; s; s = s->next)
-		total++;
-	struct ferry_sub_cb *s = c->sub_cbs;
-	struct ferry_req *batch[1024];
-	size_t nb = 0;
-	while (s && nb < 1024) {
-		size_t n = total - nb * 64 < 64 ? total - nb * 64 : 64, text = 0;
-		struct ferry_sub_cb *t = s;
-		for (size_t i = 0; i < n && t; i++, t = t->next)
-			text += t->filter_len;
-		/* The filters are copied: a record may go (unsubscribe) meanwhile. */
-		struct ferry_req *r = calloc(1, sizeof *r + n * sizeof(struct ferry_sub_entry) + text);
-		if (!r) {
-			ferry__log(c, FERRY_LOG_ERROR, "out of memory: not resubscribed");
+		total += s->granted;
+	if (!total)
+		return;
+	struct ferry_sub_cb **subs = malloc(total * sizeof *subs);
+	struct ferry_req **reqs = malloc((total + 63) / 64 * sizeof *reqs);
+	size_t n = 0, nr = 0;
+	for (struct ferry_sub_cb *s = c->sub_cbs; s && subs; s = s->next)
+		if (s->granted)
+			subs[n++] = s;
+	for (size_t i = 0; subs && reqs && i < n; i += 64) {
+		struct ferry_req *r = resubscribe_req(c, subs + i, n - i < 64 ? n - i : 64);
+		if (!r)
 			break;
-		}
-		r->c = c;
-		r->type = FERRY_OP_SUBSCRIBE;
-		r->reason = -1;
-		r->op.owner = r;
-		r->op.kind = FERRY_OP_SUBSCRIBE;
-		r->op.token = c->next_token++;
-		r->ev.kind = FERRY_EV_OP_DONE;
-		r->ev.c = c;
-		r->entries = (struct ferry_sub_entry *)(r + 1);
-		uint8_t *copy = (uint8_t *)(r->entries + n);
-		for (size_t i = 0; i < n && s; i++, s = s->next) {
-			memcpy(copy, s->filter, s->filter_len);
-			r->entries[i].filter.p = copy;
-			r->entries[i].filter.len = s->filter_len;
-			copy += s->filter_len;
-			r->entries[i].options = s->qos;
-			r->nfilters++;
-		}
-		batch[nb++] = r;
+		reqs[nr++] = r;
 	}
+	if (!subs || !reqs || nr * 64 < n)
+		ferry__log(c, FERRY_LOG_ERROR, "out of memory: not all filters subscribed again");
 	/* Queued at the head in reverse, so they leave in the records' order. */
-	while (nb)
-		ferry__session_enqueue_front(c->session, &batch[--nb]->op);
-	if (total)
-		ferry__log(c, FERRY_LOG_INFO, "session lost: subscribing again to %zu filters", total);
+	while (nr)
+		ferry__session_enqueue_front(c->session, &reqs[--nr]->op);
+	free(subs);
+	free(reqs);
+	ferry__log(c, FERRY_LOG_INFO, "session lost: subscribing again to %zu filters", total);
 }
 
 /* ": \"text\"" for an MQTT 5 Reason String (control characters as '?'), else "". */
@@ -436,7 +464,7 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 	uint64_t now = ferry__now_ms();
 	ferry__lock(&c->mu);
 	if (c->state != FERRY_CS_CONNACK) {
-		ferry__conn_fail_locked(c, FERRY_ERR_PROTOCOL, "unexpected CONNACK");
+		ferry__conn_abort_locked(c, FERRY_ERR_PROTOCOL, "unexpected CONNACK", 0x82);
 		ferry__unlock(&c->mu);
 		return;
 	}
@@ -558,8 +586,10 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		return;
 	}
 	if (expect_connack != (p.type == FERRY_CONNACK)) {
-		fail(c, FERRY_ERR_PROTOCOL,
-		     expect_connack ? "first packet from the broker is not CONNACK" : "unexpected CONNACK");
+		abort_conn(c, FERRY_ERR_PROTOCOL,
+		           expect_connack ? "first packet from the broker is not CONNACK"
+		                          : "unexpected CONNACK",
+		           0x82);
 		return;
 	}
 	switch (p.type) {
@@ -600,7 +630,14 @@ static void on_frame(struct ferry_client *c, const struct ferry_frame *f)
 		if (held && c->store)
 			ferry__store_qos2(c, p.u.ack.packet_id, mark, true);
 		ferry__lock(&c->mu);
-		queue_ack_locked(c, FERRY_PUBCOMP, p.u.ack.packet_id);
+		if (!held && c->version == FERRY_MQTT_5) { /* PUBCOMP 0x92: Packet Identifier not found */
+			uint16_t id = p.u.ack.packet_id;
+			uint8_t b[5] = {FERRY_PUBCOMP << 4, 3, (uint8_t)(id >> 8), (uint8_t)id, 0x92};
+			if (ferry__buf_append(&c->ctrl, b, sizeof b) == FERRY_OK)
+				c->stats.packets_sent[FERRY_PUBCOMP]++;
+		} else {
+			queue_ack_locked(c, FERRY_PUBCOMP, p.u.ack.packet_id);
+		}
 		ferry__unlock(&c->mu);
 		c->rx_kick = true;
 		break;
@@ -693,6 +730,8 @@ void ferry__rx_readable(struct ferry_client *c)
 		rc = layered ? ferry__link_read(link, buf, sizeof c->ctx->rbuf, &got, &kick, err,
 		                                sizeof err)
 		             : ferry__tcp_read(fd, buf, sizeof c->ctx->rbuf, &got);
+		if (rc == FERRY_ERR_IO && !layered) /* say why: "Connection reset by peer" */
+			snprintf(err, sizeof err, "read from the broker failed: %s", strerror(errno));
 		if (kick)
 			c->rx_kick = true;
 		if (rc || got == 0)

@@ -30,6 +30,13 @@ void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter
 	free(s);
 }
 
+void ferry__sub_granted_locked(struct ferry_client *c, struct ferry_bytes filter)
+{
+	struct ferry_sub_cb *s = ferry__topic_index_get(c->subs, filter.p, filter.len);
+	if (s)
+		s->granted = true;
+}
+
 int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
                              ferry_message_cb fn, void *user)
 {

@@ -21,6 +21,10 @@
 #include "platform.h"
 
 #define MAX_EVENTS 64
+/* The longest either thread sleeps, even with nothing due: a wake-up the
+ * kernel failed to deliver (an eventfd write that failed) costs at most this
+ * much delay, never a hang (a destroy waiting on a thread join). */
+#define WAKE_GUARD_MS 1000
 
 /* ---- timer heap (tx only) -------------------------------------------------- */
 
@@ -202,11 +206,11 @@ void ferry__ctx_unwatch(struct ferry_client *c, int fd)
 static int tx_timeout(const struct ferry_context *ctx, uint64_t now)
 {
 	if (!ctx->heap_len)
-		return -1;
+		return WAKE_GUARD_MS;
 	uint64_t d = ctx->heap[0]->deadline;
 	if (d <= now)
 		return 0;
-	return d - now > 60000 ? 60000 : (int)(d - now);
+	return d - now > WAKE_GUARD_MS ? WAKE_GUARD_MS : (int)(d - now);
 }
 
 /* Takes the clients to serve (into ctx->batch: their tx_next links may be
@@ -333,7 +337,7 @@ static void *rx_main(void *arg)
 		bool idle = !ctx->ev_head && !ctx->retire_rx && !ctx->stopping;
 		ctx->rx_asleep = idle;
 		ferry__unlock(&ctx->mu);
-		int n = epoll_wait(ctx->rx_ep, evs, MAX_EVENTS, idle ? -1 : 0);
+		int n = epoll_wait(ctx->rx_ep, evs, MAX_EVENTS, idle ? WAKE_GUARD_MS : 0);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.ptr == NULL)
 				ferry__wakefd_drain(ctx->rx_wake);

@@ -73,6 +73,7 @@ struct ferry_sub_cb {
 	ferry_message_cb fn;              /* NULL: the client-wide callback */
 	void *user;
 	uint8_t qos;                      /* the subscription options byte (QoS and MQTT 5 options) */
+	bool granted;                     /* the broker granted it (SUBACK, or an earlier run's store) */
 	struct ferry_sub_cb *prev, *next; /* [c] c->sub_cbs */
 	size_t filter_len;
 	char filter[];                    /* NUL-terminated copy */
@@ -381,6 +382,8 @@ void ferry__client_free(struct ferry_client *c);
 /* Record (or update) a subscription: filter, options byte and callback (c->mu held). */
 int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
                              ferry_message_cb fn, void *user);
+/* The broker granted the subscription to filter (c->mu held). */
+void ferry__sub_granted_locked(struct ferry_client *c, struct ferry_bytes filter);
 /* Remove the per-subscription callback of a filter, if any (c->mu held). */
 void ferry__drop_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter);
 void ferry__log(struct ferry_client *c, int level, const char *fmt, ...)

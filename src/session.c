@@ -614,6 +614,12 @@ int ferry__session_in_qos2_publish(struct ferry_session *s, uint16_t packet_id)
 	return true;
 }
 
+struct ferry_op *ferry__session_inflight(const struct ferry_session *s, uint16_t packet_id)
+{
+	uint32_t slot = packet_id ? tab_find(&s->ids, packet_id) : s->ids.cap;
+	return slot < s->ids.cap ? s->ids.vals[slot] : NULL;
+}
+
 bool ferry__session_in_qos2_held(const struct ferry_session *s, uint16_t packet_id)
 {
 	return packet_id != 0 && tab_find(&s->in_qos2, packet_id) < s->in_qos2.cap;

@@ -162,6 +162,9 @@ enum ferry_send_what ferry__session_next_resend(struct ferry_session *s, struct 
 enum ferry_ack_result ferry__session_on_ack(struct ferry_session *s, int ptype, uint16_t packet_id,
                                             uint8_t reason, struct ferry_op **done);
 
+/* The in-flight op holding packet_id, or NULL (to look before acknowledging). */
+struct ferry_op *ferry__session_inflight(const struct ferry_session *s, uint16_t packet_id);
+
 /*
  * ferry__session_on_connected - a CONNACK accepted the connection.
  * session_present: every in-flight op is queued for transmission again in

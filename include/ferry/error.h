@@ -24,6 +24,7 @@ extern "C" {
 #define FERRY_API __attribute__((visibility("default")))
 #endif
 
+/* Results of ferry functions: FERRY_OK or a negative code (ranges above). */
 enum ferry_err {
 	FERRY_OK = 0,
 

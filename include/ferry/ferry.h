@@ -124,14 +124,13 @@ enum ferry_prop_flag {
 	FERRY_PF_REQUEST_RESPONSE_INFO = 1u << 7, /* request_response_info */
 	FERRY_PF_REQUEST_PROBLEM_INFO = 1u << 8,  /* request_problem_info */
 	FERRY_PF_SUBSCRIPTION_ID = 1u << 9,       /* subscription_id */
-	/* set by ferry in what it received only */
-	FERRY_PF_SERVER_KEEPALIVE = 1u << 10,
-	FERRY_PF_MAXIMUM_QOS = 1u << 11,
-	FERRY_PF_RETAIN_AVAILABLE = 1u << 12,
-	FERRY_PF_WILDCARD_SUB_AVAILABLE = 1u << 13,
-	FERRY_PF_SUB_ID_AVAILABLE = 1u << 14,
-	FERRY_PF_SHARED_SUB_AVAILABLE = 1u << 15,
-	FERRY_PF_TOPIC_ALIAS = 1u << 16,
+	FERRY_PF_SERVER_KEEPALIVE = 1u << 10,       /* received only: server_keepalive */
+	FERRY_PF_MAXIMUM_QOS = 1u << 11,            /* received only: maximum_qos */
+	FERRY_PF_RETAIN_AVAILABLE = 1u << 12,       /* received only: retain_available */
+	FERRY_PF_WILDCARD_SUB_AVAILABLE = 1u << 13, /* received only: wildcard_sub_available */
+	FERRY_PF_SUB_ID_AVAILABLE = 1u << 14,       /* received only: sub_id_available */
+	FERRY_PF_SHARED_SUB_AVAILABLE = 1u << 15,   /* received only: shared_sub_available */
+	FERRY_PF_TOPIC_ALIAS = 1u << 16,            /* received only: topic_alias */
 };
 
 /*
@@ -322,17 +321,18 @@ struct ferry_auth_reply {
 	size_t user_count;
 };
 
+/* Minimum TLS version (ferry_tls_options.min_version). */
+enum ferry_tls_version {
+	FERRY_TLS_1_2 = 0,
+	FERRY_TLS_1_3 = 1,
+};
+
 /*
  * TLS, used for ssl://, mqtts:// and wss:// servers (doc/tls.md). Every
  * zero value is the secure default: the server's chain is verified against
  * the system's CAs, and its name (or IP address) against the URI's host, at
  * every connect and reconnect; TLS 1.2 at least.
  */
-enum ferry_tls_version {
-	FERRY_TLS_1_2 = 0,
-	FERRY_TLS_1_3 = 1,
-};
-
 struct ferry_tls_options {
 	size_t struct_size;             /* sizeof(struct ferry_tls_options) */
 	const char *ca_file;            /* PEM file of trusted CAs; with ca_dir NULL too: the system's */
@@ -355,13 +355,15 @@ struct ferry_tls_options {
 };
 #define FERRY_TLS_OPTIONS_INIT {.struct_size = sizeof(struct ferry_tls_options)}
 
-/* A proxy between the client and every server (doc/proxies.md). */
+/* Kinds of proxy (ferry_proxy_options.type). */
 enum ferry_proxy_type {
 	FERRY_PROXY_NONE = 0,
 	FERRY_PROXY_HTTP = 1,   /* HTTP CONNECT (RFC 9110), basic authentication */
 	FERRY_PROXY_SOCKS5 = 2, /* SOCKS5 (RFC 1928), username/password (RFC 1929) */
 };
 
+/* A proxy between the client and every server (doc/proxies.md);
+ * FERRY_PROXY_OPTIONS_INIT, then set fields. */
 struct ferry_proxy_options {
 	size_t struct_size;   /* sizeof(struct ferry_proxy_options) */
 	int type;             /* enum ferry_proxy_type */
@@ -401,6 +403,7 @@ struct ferry_client_options {
 	ferry_context *context;          /* NULL = the client gets its own */
 
 	void *user;                      /* passed to every callback below */
+	/* a connection was accepted (CONNACK); see struct ferry_connected_info */
 	void (*on_connected)(ferry_client *c, void *user, const struct ferry_connected_info *info);
 	/* cause: enum ferry_err; text: a sentence (valid during the call) */
 	void (*on_connection_lost)(ferry_client *c, void *user, int cause, const char *text);

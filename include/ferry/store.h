@@ -160,6 +160,7 @@ struct ferry_store {
 /* ferry_store_memory_new - a store in memory. Thread safety: any thread. */
 FERRY_API int ferry_store_memory_new(struct ferry_store **out);
 
+/* Options of ferry_store_sqlite_new (FERRY_STORE_SQLITE_OPTIONS_INIT). */
 struct ferry_store_sqlite_options {
 	size_t struct_size;     /* sizeof(struct ferry_store_sqlite_options) */
 	const char *path;       /* database file, created if absent */

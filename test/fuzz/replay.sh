@@ -3,7 +3,7 @@
 set -e
 src=${top_srcdir:-.}
 bld=${top_builddir:-.}
-for t in decode props utf8 topic ws tunnel; do
+for t in decode props utf8 topic ws tunnel client; do
 	echo "replay $t: $src/test/fuzz/corpus/$t"
 	"$bld/test/fuzz/replay_$t" "$src/test/fuzz/corpus/$t"
 done

@@ -218,3 +218,11 @@ int itest_connect_wait(ferry_client *c)
 	int rc = ferry_connect(c, NULL, &t);
 	return rc ? rc : ferry_wait(c, t, ITEST_WAIT_MS);
 }
+
+bool itest_session_present(struct itest_rec *r)
+{
+	pthread_mutex_lock(&r->mu);
+	bool v = r->session_present;
+	pthread_mutex_unlock(&r->mu);
+	return v;
+}

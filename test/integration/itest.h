@@ -51,6 +51,8 @@ bool itest_wait_msgs(struct itest_rec *r, size_t n, int timeout_ms);
 /* Waits until a message on `topic` arrived; returns its index or -1. */
 long itest_wait_topic(struct itest_rec *r, const char *topic, int timeout_ms);
 size_t itest_nmsgs(struct itest_rec *r);
+/* session_present of the latest on_connected, read under the lock. */
+bool itest_session_present(struct itest_rec *r);
 
 /* Options with every callback pointing at the recorder. */
 void itest_options(struct ferry_client_options *o, struct itest_rec *r, const char *uri,

@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 	register_malicious_suite();
 	register_syscall_faults_suite();
 	register_netfaults_suite();
+	register_heap_suite();
 
 	return test_run(argc, argv);
 }

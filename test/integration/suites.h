@@ -24,5 +24,6 @@ void register_mqtt5_script_suite(void);
 void register_malicious_suite(void);
 void register_syscall_faults_suite(void);
 void register_netfaults_suite(void);
+void register_heap_suite(void);
 
 #endif

@@ -52,7 +52,7 @@ static void test_connect_and_disconnect(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_TRUE(ferry_is_connected(c));
 	CU_ASSERT_TRUE(itest_wait_int(&r, &r.connected, 1, ITEST_WAIT_MS));
-	CU_ASSERT_FALSE(r.session_present);
+	CU_ASSERT_FALSE(itest_session_present(&r));
 	ferry_token t = 0;
 	ASSERT_RC(ferry_connect(c, NULL, NULL), FERRY_ERR_STATE);
 	ASSERT_RC(ferry_disconnect(c, 1000, NULL, &t), FERRY_OK);

@@ -130,7 +130,7 @@ static void test_resend_in_order_after_reconnect_with_session(void)
 	ASSERT_RC(ferry_wait(c, tc, ITEST_WAIT_MS), FERRY_OK);
 	CU_ASSERT_TRUE(itest_wait_int(&r, &r.delivered, 3, ITEST_WAIT_MS));
 	CU_ASSERT_EQUAL(r.delivered_failed, 0);
-	CU_ASSERT_TRUE(r.session_present);
+	CU_ASSERT_TRUE(itest_session_present(&r));
 	ferry_token t;
 	ASSERT_RC(ferry_disconnect(c, 1000, NULL, &t), FERRY_OK);
 	ASSERT_RC(ferry_wait(c, t, ITEST_WAIT_MS), FERRY_OK);

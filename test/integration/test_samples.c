@@ -312,6 +312,199 @@ static void test_request_response_gets_the_answer(void)
 	CU_ASSERT_PTR_NULL(strstr(ch.out, "without a response topic"));
 }
 
+/* ---- durable_queue, tls_client_cert and the demo -------------------------- */
+
+#include <ferry/error.h>
+
+#include "support/certs.h"
+
+extern char **environ;
+
+/* durable_queue publishes while nothing listens (the messages go to its
+ * SQLite store), then a second run on the same store sends all of them to
+ * the broker, where a counting subscriber sees every number once. */
+static void test_durable_queue_sends_what_was_stored_offline(void)
+{
+	char dead[64], store[512];
+	dead_uri(dead, sizeof dead);
+	snprintf(store, sizeof store, "%s/durable-queue-%ld.db", test_broker_dir(&broker),
+	         (long)getpid());
+
+	struct child off, sub, pub;
+	const char *const queue[] = {"publish", dead, store, "300", "--no-wait", NULL};
+	CU_ASSERT_EQUAL_FATAL(run_sample(&off, "durable_queue", queue, 0), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(off.out, "stored 300 messages (1..300) in "));
+
+	CU_ASSERT_TRUE_FATAL(child_start(&sub, "durable_queue",
+	                                 (const char *const[]){"count", uri, "300", "30", NULL}));
+	bool subscribed = child_wait_for(&sub, "subscribed to samples/durable_queue\n", RUN_MS);
+	CU_ASSERT_TRUE(subscribed);
+	if (subscribed) {
+		const char *const drain[] = {"publish", uri, store, "0", NULL};
+		CU_ASSERT_EQUAL(run_sample(&pub, "durable_queue", drain, 0), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(pub.out, "300 messages left in "));
+		CU_ASSERT_PTR_NOT_NULL(strstr(pub.out, "  acknowledged 300 of 300 (100%)\n"));
+		CU_ASSERT_PTR_NOT_NULL(
+		    strstr(pub.out, "all 300 messages acknowledged; 0 left in the store\n"));
+	}
+	CU_ASSERT_EQUAL(child_finish(&sub, RUN_MS, 0), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sub.out, "received 300 of 300 messages, "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sub.out, " duplicates, 0 missing\n"));
+}
+
+/* A later run continues the numbering after what is still stored, and an
+ * unknown mode is refused with the usage text. */
+static void test_durable_queue_numbers_on_and_checks_usage(void)
+{
+	char dead[64], store[512];
+	dead_uri(dead, sizeof dead);
+	snprintf(store, sizeof store, "%s/durable-queue-next-%ld.db", test_broker_dir(&broker),
+	         (long)getpid());
+	struct child a, b, bad;
+	const char *const queue[] = {"publish", dead, store, "5", "--no-wait", NULL};
+	CU_ASSERT_EQUAL_FATAL(run_sample(&a, "durable_queue", queue, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(run_sample(&b, "durable_queue", queue, 0), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.out, "5 messages left in "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.out, "stored 5 messages (6..10) in "));
+	CU_ASSERT_EQUAL(run_sample(&bad, "durable_queue", (const char *const[]){"send", NULL}, 1), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(bad.out, "usage: durable_queue publish URI STORE COUNT"));
+}
+
+/*
+ * Starts a broker whose extra listener on a free port speaks TLS with the
+ * test server certificate and requires a client certificate signed by the
+ * test CA; *port is that listener.
+ */
+static int mutual_tls_broker(struct test_broker *b, const struct test_certs *certs, int *port)
+{
+	int rc = FERRY_ERR_STATE;
+	for (int attempt = 0; attempt < 3 && rc; attempt++) { /* a port taken meanwhile */
+		int p = test_broker_free_port();
+		if (p < 0)
+			return p;
+		char cfg[2048];
+		snprintf(cfg, sizeof cfg,
+		         "listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\n"
+		         "require_certificate true\n",
+		         p, certs->ca, certs->server_cert, certs->server_key);
+		const int wait[2] = {p, 0};
+		rc = test_broker_start(b, &(struct test_broker_opts){.extra_config = cfg,
+		                                                     .wait_ports = wait});
+		if (rc) {
+			fprintf(stderr, "tls broker: %s\n", test_broker_error(b));
+			test_broker_cleanup(b);
+		}
+		*port = p;
+	}
+	return rc;
+}
+
+/* tls_client_cert gets its message back over a listener that requires a
+ * client certificate; trusting the wrong CA, it fails and says so. */
+static void test_tls_client_cert_round_trip(void)
+{
+	struct test_certs certs;
+	struct test_broker tb;
+	memset(&tb, 0, sizeof tb);
+	int port = 0;
+	int rc = test_certs_make(&certs);
+	if (rc)
+		fprintf(stderr, "\n    certs: %s\n", certs.error);
+	CU_ASSERT_EQUAL(rc, FERRY_OK);
+	if (!rc)
+		rc = mutual_tls_broker(&tb, &certs, &port);
+	if (!rc) {
+		char tls_uri[64];
+		snprintf(tls_uri, sizeof tls_uri, "ssl://127.0.0.1:%d", port);
+		struct child ok, bad;
+		const char *const args[] = {tls_uri, certs.ca, certs.client_cert, certs.client_key,
+		                            NULL};
+		CU_ASSERT_TRUE_FATAL(child_start(&ok, "tls_client_cert", args));
+		char line[128];
+		snprintf(line, sizeof line, "received \"hello over mutual TLS from tls-cert-%ld\"",
+		         (long)ok.pid);
+		CU_ASSERT_EQUAL(child_finish(&ok, RUN_MS, 0), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(ok.out, line));
+		CU_ASSERT_PTR_NOT_NULL(strstr(ok.out, "tls_client_cert: OK\n"));
+
+		const char *const wrong[] = {tls_uri, certs.other_ca, certs.client_cert,
+		                             certs.client_key, NULL};
+		CU_ASSERT_EQUAL(run_sample(&bad, "tls_client_cert", wrong, 1), 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(bad.out, "tls_client_cert: cannot connect at "));
+		CU_ASSERT_PTR_NOT_NULL(strstr(bad.out, "tls_client_cert: FAILED\n"));
+		CU_ASSERT_PTR_NULL(strstr(bad.out, "received "));
+	}
+	CU_ASSERT_EQUAL(rc, FERRY_OK);
+	test_broker_cleanup(&tb);
+	test_certs_cleanup(&certs);
+}
+
+/* The README's first command: samples/demo.sh (with fewer messages) starts
+ * its own mosquitto, drains the store across a SIGKILL, reports lost 0,
+ * prints plain lines when its output is not a terminal, and leaves neither
+ * its temporary directory nor its broker behind. */
+static void test_demo_script_loses_nothing(void)
+{
+	const char *src = getenv("top_srcdir"), *top = getenv("top_builddir");
+	char script[512];
+	snprintf(script, sizeof script, "%s/samples/demo.sh", src && *src ? src : ".");
+	const char *build = top && *top ? top : ".";
+
+	/* the environment, with a smaller count */
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **envp = calloc(n + 2, sizeof *envp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(envp);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "FERRY_DEMO_COUNT=", 17) != 0)
+			envp[k++] = environ[i];
+	envp[k++] = (char *)"FERRY_DEMO_COUNT=20000";
+
+	struct child ch;
+	memset(&ch, 0, sizeof ch);
+	int fds[2];
+	CU_ASSERT_EQUAL_FATAL(pipe2(fds, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	if (pid == 0) { /* child: only async-signal-safe calls until execve */
+		setpgid(0, 0); /* its own process group: a timeout kills its children too */
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		execve("/bin/sh", (char *const[]){(char *)"sh", script, (char *)build, NULL}, envp);
+		_exit(127);
+	}
+	close(fds[1]);
+	free(envp);
+	CU_ASSERT_TRUE_FATAL(pid > 0);
+	ch.pid = pid;
+	ch.fd = fds[0];
+	CU_ASSERT_EQUAL(child_finish(&ch, 2 * RUN_MS, 0), 0);
+	kill(-pid, SIGKILL); /* anything of the group still running after a timeout */
+	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, "== Summary: published 20000, delivered 20000, lost 0\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, "stored 20000 messages (1..20000) in "));
+	CU_ASSERT_PTR_NULL(strchr(ch.out, '\r')); /* not a terminal: no carriage returns */
+
+	/* its temporary directory is gone, and so is its broker */
+	const char *dir = strstr(ch.out, "/ferry-demo.");
+	const char *end = dir ? strstr(dir, "/queue.db") : NULL;
+	CU_ASSERT_PTR_NOT_NULL(end);
+	if (dir && end) {
+		const char *start = dir;
+		while (start > ch.out && start[-1] != ' ')
+			start--;
+		char path[512];
+		snprintf(path, sizeof path, "%.*s", (int)(end - start), start);
+		CU_ASSERT_EQUAL(access(path, F_OK), -1);
+	}
+	const char *bp = strstr(ch.out, "mosquitto (pid ");
+	CU_ASSERT_PTR_NOT_NULL(bp);
+	if (bp) {
+		pid_t broker_pid = (pid_t)atol(bp + strlen("mosquitto (pid "));
+		CU_ASSERT_TRUE(broker_pid > 0 && kill(broker_pid, 0) == -1 && errno == ESRCH);
+	}
+}
+
 void register_samples_suite(void)
 {
 	CU_pSuite s = CU_add_suite("samples", suite_init, suite_clean);
@@ -330,4 +523,10 @@ void register_samples_suite(void)
 	test_add(s, "gateway: 1000 clients, two ferry threads",
 	         test_gateway_1000_clients_three_threads);
 	test_add(s, "request_response gets the answer", test_request_response_gets_the_answer);
+	test_add(s, "durable_queue sends what was stored offline",
+	         test_durable_queue_sends_what_was_stored_offline);
+	test_add(s, "durable_queue numbers on and checks its usage",
+	         test_durable_queue_numbers_on_and_checks_usage);
+	test_add(s, "tls_client_cert round trip over mutual TLS", test_tls_client_cert_round_trip);
+	test_add(s, "demo.sh loses nothing and cleans up", test_demo_script_loses_nothing);
 }

@@ -1,0 +1,5 @@
+/* soak.c - placeholder: written by a helper this session. */
+int main(void)
+{
+	return 0;
+}
