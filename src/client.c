@@ -187,7 +187,7 @@ static int copy_options(struct ferry_client *c, const struct ferry_client_option
 	c->ping_timeout_ms = (uint32_t)o->ping_timeout_ms;
 	c->clean_session = o->clean_session;
 	c->connect_timeout_ms = o->connect_timeout_ms ? (uint32_t)o->connect_timeout_ms : 30000u;
-	c->max_inflight = o->max_inflight ? (uint16_t)o->max_inflight : 100u;
+	c->max_inflight = o->max_inflight ? (uint16_t)o->max_inflight : 20u;
 	c->backoff.min_ms = o->reconnect_min_ms ? (uint64_t)o->reconnect_min_ms : 1000u;
 	c->backoff.max_ms = o->reconnect_max_ms ? (uint64_t)o->reconnect_max_ms : 60000u;
 	if (c->backoff.max_ms < c->backoff.min_ms)

@@ -399,7 +399,11 @@ struct ferry_client_options {
 	size_t password_len;
 	const struct ferry_will_options *will; /* NULL = none */
 	int connect_timeout_ms;          /* DNS + TCP + CONNACK (default 30000) */
-	int max_inflight;                /* QoS 1/2 publishes in flight (default 100, max 65535) */
+	int max_inflight;                /* QoS 1/2 publishes in flight (default 20, max 65535). 20
+	                                    is what mosquitto lets a 3.x client have unfinished by
+	                                    default: a larger window can get a reconnecting client
+	                                    with a backlog dropped every time. MQTT 5 brokers say
+	                                    their limit (Receive Maximum), which lowers it. */
 	ferry_context *context;          /* NULL = the client gets its own */
 
 	void *user;                      /* passed to every callback below */
@@ -493,7 +497,7 @@ struct ferry_client_options {
 	{                                                                                  \
 		.struct_size = sizeof(struct ferry_client_options),                        \
 		.mqtt_version = FERRY_MQTT_3_1_1, .keepalive_s = 60, .clean_session = true, \
-		.connect_timeout_ms = 30000, .max_inflight = 100,                            \
+		.connect_timeout_ms = 30000, .max_inflight = 20,                             \
 		.log_level = FERRY_LOG_WARNING, .auto_reconnect = true,                    \
 		.reconnect_min_ms = 1000, .reconnect_max_ms = 60000,                       \
 		.reconnect_stable_ms = 10000, .resubscribe = true,                         \
