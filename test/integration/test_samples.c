@@ -1,8 +1,9 @@
 /*
- * test_samples.c - runs each built sample (samples/pub_min, sub_min,
- * async_pubsub, gateway, request_response) as a child process against a
- * real mosquitto and checks its exit status and the key line of its
- * output, so no sample rots.
+ * test_samples.c - runs each built sample (samples/codec_demo, pub_min,
+ * sub_min, async_pubsub, gateway, request_response, durable_queue,
+ * tls_client_cert, and the demo script) as a child process, against a real
+ * mosquitto where it needs one, and checks its exit status and the key
+ * lines of its output, so no sample rots.
  *
  * The samples are found under $top_builddir (set by make check; "." when the
  * variable is unset). Every child is bounded: its output is read through a
@@ -197,6 +198,20 @@ static void dead_uri(char *out, size_t cap)
 	int port = test_broker_free_port();
 	CU_ASSERT_FATAL(port > 0);
 	snprintf(out, cap, "tcp://127.0.0.1:%d", port);
+}
+
+/* ---- codec_demo ------------------------------------------------------------- */
+
+/* The codec demo needs no broker: every packet survives encode, one-byte
+ * framing and decode, and the malformed ones are refused with their reason. */
+static void test_codec_demo_round_trips(void)
+{
+	struct child ch;
+	CU_ASSERT_EQUAL(run_sample(&ch, "codec_demo", (const char *const[]){NULL}, 0), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, "codec demo: encode -> bytes -> frame reader -> decode"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, "decoded from 70 one-byte chunks: CONNECT v=3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, "SUBACK with no reason codes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ch.out, "-> FERRY_ERR_EMPTY_PAYLOAD"));
 }
 
 /* ---- pub_min and sub_min ---------------------------------------------------- */
@@ -512,6 +527,7 @@ void register_samples_suite(void)
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		abort();
 	}
+	test_add(s, "codec_demo round-trips and refuses", test_codec_demo_round_trips);
 	test_add(s, "pub_min publishes", test_pub_min_publishes);
 	test_add(s, "pub_min fails clearly without a broker",
 	         test_pub_min_fails_clearly_without_broker);
