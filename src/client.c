@@ -651,7 +651,11 @@ static int disconnect_props(struct ferry_client *c, struct ferry_req *r,
 		return FERRY_OK;
 	if (c->version != FERRY_MQTT_5)
 		return FERRY_ERR_UNSUPPORTED;
-	if (call->reason_code < 0 || call->reason_code > 255)
+	/* The reason codes a client may send (MQTT 5 table 3-10, "Sent by"). */
+	static const uint8_t allowed[] = {0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x90,
+	                                  0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99};
+	if (!memchr(allowed, call->reason_code, sizeof allowed) || call->reason_code < 0 ||
+	    call->reason_code > 255)
 		return FERRY_ERR_INVAL;
 	r->reason_out = (uint8_t)call->reason_code;
 	int rc = ferry__req_set_props(r, call->props, FERRY_DISCONNECT);

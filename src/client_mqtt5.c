@@ -37,6 +37,9 @@ int ferry__mqtt5_setup(struct ferry_client *c, const struct ferry_client_options
 	if (rc)
 		return rc;
 	struct ferry_props *p = &c->connect_props;
+	if ((p->present & FERRY_PROP_BIT(FERRY_PROP_AUTH_DATA)) &&
+	    !(p->present & FERRY_PROP_BIT(FERRY_PROP_AUTH_METHOD)))
+		return FERRY_ERR_PROPERTY_VALUE; /* data without a method: 3.1.2.11.10 */
 	if (p->present & FERRY_PROP_BIT(FERRY_PROP_RECEIVE_MAXIMUM))
 		c->recv_max = p->receive_maximum;
 	if (p->present & FERRY_PROP_BIT(FERRY_PROP_MAXIMUM_PACKET_SIZE))
@@ -240,7 +243,10 @@ void ferry__mqtt5_timeouts_locked(struct ferry_client *c, uint64_t now, uint64_t
 	struct ferry_req *w = c->requests;
 	while (w) {
 		struct ferry_req *next = w->op.next ? w->op.next->owner : NULL;
-		if (w->deadline <= now) {
+		if (w->issuing) {
+			if (now + 1 < *deadline)
+				*deadline = now + 1; /* looked at again once it is issued */
+		} else if (w->deadline <= now) {
 			request_unlink_locked(c, w);
 			ferry__req_done_locked(w, FERRY_ERR_TIMEOUT);
 			w->ev.next = NULL;
@@ -261,6 +267,10 @@ void ferry__mqtt5_request_failed_locked(struct ferry_client *c, struct ferry_req
 	for (struct ferry_req *w = c->requests; w; w = w->op.next ? w->op.next->owner : NULL) {
 		if (w->op.token != pub->waiter)
 			continue;
+		if (w->issuing) {
+			w->issue_rc = rc; /* ferry_request completes it once it has let go */
+			return;
+		}
 		request_unlink_locked(c, w);
 		ferry__req_done_locked(w, rc);
 		ferry__ctx_post(c->ctx, &w->ev);
@@ -277,7 +287,7 @@ bool ferry__mqtt5_response(struct ferry_client *c, const struct ferry_publish *p
 	struct ferry_req *w;
 	ferry__lock(&c->mu);
 	for (w = c->requests; w; w = w->op.next ? w->op.next->owner : NULL)
-		if (!memcmp(w->corr, cd->p, 16))
+		if (!w->issuing && !memcmp(w->corr, cd->p, 16))
 			break;
 	if (w) {
 		request_unlink_locked(c, w);
@@ -325,27 +335,23 @@ int ferry_request(ferry_client *c, const struct ferry_publish_msg *msg, const ch
 		return FERRY_ERR_NOMEM;
 	w->deadline = timeout_ms ? ferry__now_ms() + (uint64_t)timeout_ms : UINT64_MAX;
 
-	/* The request's properties: the caller's, plus Response Topic and Correlation Data. */
-	struct ferry_properties props = FERRY_PROPERTIES_INIT;
-	if (msg->props)
-		props = *msg->props;
-	else if (call && call->props)
-		props = *call->props;
-	props.response_topic = response_topic;
-	props.correlation_data = w->corr;
-	props.correlation_len = sizeof w->corr;
-
+	/* The waiter is linked at once but marked `issuing`: until its publish
+	 * is accepted no other thread completes it (a timeout waits, a failure
+	 * of the publish is kept in issue_rc), so this thread may still use it. */
 	bool fresh = false;
+	uint8_t corr[16];
 	ferry__lock(&c->mu);
 	w->op.token = c->next_token++;
-	uint64_t salt = c->corr_salt, t = w->op.token;
+	w->issuing = true;
+	uint64_t salt = c->corr_salt, tok = w->op.token, deadline = w->deadline;
 	for (int i = 0; i < 8; i++) {
 		w->corr[i] = (uint8_t)(salt >> (56 - 8 * i));
-		w->corr[8 + i] = (uint8_t)(t >> (56 - 8 * i));
+		w->corr[8 + i] = (uint8_t)(tok >> (56 - 8 * i));
 	}
+	memcpy(corr, w->corr, sizeof corr);
 	rc = c->destroying ? FERRY_ERR_STATE : response_topic_new_locked(c, response_topic, &fresh);
 	if (!rc && token)
-		rc = ferry__tokens_add(&c->tokens, w->op.token) ? FERRY_ERR_NOMEM : FERRY_OK;
+		rc = ferry__tokens_add(&c->tokens, tok) ? FERRY_ERR_NOMEM : FERRY_OK;
 	if (!rc) {
 		w->op.next = c->requests ? &c->requests->op : NULL;
 		if (c->requests)
@@ -369,21 +375,37 @@ int ferry_request(ferry_client *c, const struct ferry_publish_msg *msg, const ch
 		}
 		ferry__unlock(&c->mu);
 	}
+	/* The request's properties: the caller's, plus Response Topic and Correlation Data. */
+	struct ferry_properties props = FERRY_PROPERTIES_INIT;
+	if (msg->props)
+		props = *msg->props;
+	else if (call && call->props)
+		props = *call->props;
+	props.response_topic = response_topic;
+	props.correlation_data = corr;
+	props.correlation_len = sizeof corr;
 	struct ferry_publish_msg m = *msg;
 	m.props = &props;
 	if (!rc)
-		rc = ferry__publish_for_request(c, &m, w->op.token);
-	if (rc) {
-		ferry__lock(&c->mu);
+		rc = ferry__publish_for_request(c, &m, tok);
+	ferry__lock(&c->mu);
+	w->issuing = false;
+	if (rc) { /* not accepted: the waiter goes, no callback */
 		request_unlink_locked(c, w);
-		ferry__tokens_complete(&c->tokens, w->op.token, rc);
-		ferry__unlock(&c->mu);
+		ferry__tokens_complete(&c->tokens, tok, rc);
+	} else if (w->issue_rc) { /* the publish failed already: so does the request */
+		request_unlink_locked(c, w);
+		ferry__req_done_locked(w, w->issue_rc);
+		ferry__ctx_post(c->ctx, &w->ev);
+	}
+	ferry__unlock(&c->mu);
+	if (rc) {
 		free(w);
 		return rc;
 	}
 	if (token)
-		*token = w->op.token;
-	if (w->deadline != UINT64_MAX)
+		*token = tok;
+	if (deadline != UINT64_MAX)
 		ferry__ctx_kick_tx(c); /* its timer */
 	return FERRY_OK;
 }
@@ -429,7 +451,7 @@ int ferry_reauthenticate(ferry_client *c, const void *data, size_t len,
 	}
 	ferry__lock(&c->mu);
 	int rc = c->destroying                        ? FERRY_ERR_STATE
-	         : c->state != FERRY_CS_CONNECTED     ? FERRY_ERR_NOT_CONNECTED
+	         : c->state != FERRY_CS_CONNECTED || c->aborting ? FERRY_ERR_NOT_CONNECTED
 	         : c->auth_req                        ? FERRY_ERR_STATE
 	                                              : FERRY_OK;
 	if (!rc) {
@@ -463,8 +485,10 @@ static void auth_failed(struct ferry_client *c, int cause, const char *text, uin
 static void auth_success(struct ferry_client *c, const struct ferry_disconnect *a)
 {
 	ferry__lock(&c->mu);
-	struct ferry_req *r = c->state == FERRY_CS_CONNECTED ? c->auth_req : NULL;
-	c->auth_req = NULL;
+	bool live = c->state == FERRY_CS_CONNECTED || c->state == FERRY_CS_DRAINING;
+	struct ferry_req *r = live ? c->auth_req : NULL;
+	if (r)
+		c->auth_req = NULL;
 	if (!r) {
 		ferry__conn_abort_locked(c, FERRY_ERR_PROTOCOL, "unexpected AUTH success from the broker",
 		                         0x82);
@@ -511,6 +535,9 @@ void ferry__mqtt5_on_auth(struct ferry_client *c, const struct ferry_disconnect 
 		.props = ferry__rx_props_view(c, &a->props),
 	};
 	struct ferry_auth_reply reply = {0};
+	ferry__lock(&c->mu);
+	uint32_t gen = c->gen;
+	ferry__unlock(&c->mu);
 	int rc = c->cb.on_auth ? c->cb.on_auth(c, c->cb.user, &step, &reply) : FERRY_ERR_AUTH;
 	if (rc || (reply.data_len && !reply.data) || (reply.user_count && !reply.user)) {
 		auth_failed(c, FERRY_ERR_AUTH, "enhanced authentication given up by the application",
@@ -531,9 +558,10 @@ void ferry__mqtt5_on_auth(struct ferry_client *c, const struct ferry_disconnect 
 	p.u.disconnect.reason = 0x18;
 	p.u.disconnect.props = pp;
 	ferry__lock(&c->mu);
-	if (!rc)
+	bool same = c->gen == gen && (c->state == FERRY_CS_CONNACK || c->state == FERRY_CS_CONNECTED);
+	if (!rc && same) /* not into a later connection: that one never asked */
 		rc = ctrl_packet_locked(c, &p);
-	if (rc)
+	if (rc && same)
 		ferry__conn_abort_locked(c, FERRY_ERR_AUTH, "cannot answer the broker's AUTH", 0x80);
 	ferry__unlock(&c->mu);
 	free(mem);
@@ -632,8 +660,8 @@ void ferry__conn_abort_locked(struct ferry_client *c, int cause, const char *tex
 		ferry__conn_fail_locked(c, cause, text);
 		return;
 	}
-	if (c->aborting)
-		return;
+	if (c->aborting || c->tx_close_after_flush)
+		return; /* a DISCONNECT is on its way already: nothing may follow it */
 	uint8_t b[3] = {(uint8_t)(FERRY_DISCONNECT << 4), 1, reason};
 	if (ferry__buf_append(&c->ctrl, b, sizeof b) != FERRY_OK) {
 		ferry__conn_fail_locked(c, cause, text);

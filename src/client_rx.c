@@ -470,8 +470,10 @@ static void on_connack(struct ferry_client *c, const struct ferry_connack *ca)
 	}
 	if (c->connect_req) {
 		c->connect_req->reason = ca->reason;
-		if (c->version == FERRY_MQTT_5 && !c->connect_req->rprops)
+		if (c->version == FERRY_MQTT_5) { /* this server's answer, not an earlier one's */
+			free(c->connect_req->rprops);
 			c->connect_req->rprops = ferry__props_view_dup(&ca->props);
+		}
 	}
 	c->refused_reason = ca->reason ? ca->reason : -1;
 	if (ca->reason != 0) {

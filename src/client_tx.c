@@ -185,6 +185,8 @@ static void take_ctrl_locked(struct ferry_client *c)
 
 static bool fill_locked(struct ferry_client *c, struct done_chain *done)
 {
+	if (c->tx_close_after_flush)
+		return false; /* DISCONNECT is in wbuf: nothing may follow it */
 	take_ctrl_locked(c);
 	if (c->aborting)
 		return false; /* only the DISCONNECT and what came before it */
@@ -205,11 +207,15 @@ static bool fill_locked(struct ferry_client *c, struct done_chain *done)
 		struct ferry_req *r = op->owner;
 		int rc = put_op(c, what, op, now);
 		bool q0 = what == FERRY_SEND_PUBLISH && op->qos == 0;
-		if (rc && (what == FERRY_SEND_PUBLISH || what == FERRY_SEND_SUBSCRIBE) &&
-		    refused_by_limits(rc) && (q0 || op->state == FERRY_OPS_WAIT_ACK) && !op->dup) {
+		/* A resend (DUP) over a new broker's limits fails the same way:
+		 * kept, it would hold its window slot and never complete. */
+		if (rc && what != FERRY_SEND_PUBREL && refused_by_limits(rc) &&
+		    (q0 || op->state == FERRY_OPS_WAIT_ACK)) {
 			/* Over the broker's limits (or expired): this one fails, the others go on. */
 			ferry__log(c, FERRY_LOG_WARNING, "%s of token %llu not sent: %s",
-			           what == FERRY_SEND_PUBLISH ? "publish" : "subscribe",
+			           what == FERRY_SEND_PUBLISH     ? "publish"
+			           : what == FERRY_SEND_SUBSCRIBE ? "subscribe"
+			                                          : "unsubscribe",
 			           (unsigned long long)op->token, ferry_strerror(rc));
 			if (!q0)
 				ferry__session_abort(c->session, op);
@@ -270,7 +276,9 @@ static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadli
 		.ping_sent_at = c->ping_sent_at,
 		.ping_outstanding = c->ping_outstanding,
 	};
-	switch (ferry__keepalive_check(&ka, now, deadline)) {
+	/* Nothing follows a DISCONNECT, not even a ping. */
+	bool closing = c->aborting || c->tx_close_after_flush;
+	switch (closing ? FERRY_KA_NONE : ferry__keepalive_check(&ka, now, deadline)) {
 	case FERRY_KA_SEND_PING: {
 		struct ferry_packet ping = {.type = FERRY_PINGREQ};
 		if (put_packet(c, &ping) == FERRY_OK) {
@@ -328,7 +336,23 @@ static void timers_locked(struct ferry_client *c, uint64_t now, uint64_t *deadli
 			d.u.disconnect.reason = c->disconnect_req->reason_out;
 			d.u.disconnect.props = c->disconnect_req->props;
 		}
-		if (put_packet(c, &d) == FERRY_OK) {
+		int rc = put_packet(c, &d);
+		if (rc == FERRY_ERR_PACKET_TOO_LARGE) {
+			/* Over the broker's Maximum Packet Size: the reason string
+			 * and user properties go first (MQTT 5 3.14.2.2.3-4). */
+			memset(&d.u.disconnect.props, 0, sizeof d.u.disconnect.props);
+			if (c->disconnect_req)
+				d.u.disconnect.props.session_expiry = c->disconnect_req->props.session_expiry;
+			if (c->disconnect_req && (c->disconnect_req->props.present &
+			                          FERRY_PROP_BIT(FERRY_PROP_SESSION_EXPIRY)))
+				d.u.disconnect.props.present = FERRY_PROP_BIT(FERRY_PROP_SESSION_EXPIRY);
+			rc = put_packet(c, &d);
+		}
+		if (rc == FERRY_ERR_PACKET_TOO_LARGE) {
+			ferry__conn_fail_locked(c, FERRY_OK, "disconnected (DISCONNECT over the broker's limit)");
+			return;
+		}
+		if (rc == FERRY_OK) {
 			c->tx_close_after_flush = true;
 			c->deadline_drain = now + 1000u;
 			if (c->deadline_drain < *deadline)

@@ -112,6 +112,8 @@ struct ferry_req {
 	uint64_t queued_at;              /* PUBLISH with a Message Expiry: accepted at (ms) */
 	uint64_t waiter;                 /* PUBLISH of ferry_request: the request's token */
 	uint64_t deadline;               /* REQUEST: when it times out (UINT64_MAX: never) */
+	bool issuing;                    /* REQUEST: ferry_request is still issuing it */
+	int issue_rc;                    /* REQUEST: its publish failed meanwhile */
 	uint8_t corr[16];                /* REQUEST: its Correlation Data */
 	uint8_t reason_out;              /* DISCONNECT: the reason code to send */
 	struct ferry_properties *rprops; /* the broker's answer's properties (owned view) */

@@ -560,8 +560,10 @@ FERRY_API int ferry_connect(ferry_client *c, const struct ferry_call *call, ferr
  * Completes with FERRY_OK (or FERRY_ERR_NOT_CONNECTED if not connected).
  */
 /* MQTT 5: call->reason_code is the DISCONNECT's reason code (0x04 asks the
- * broker to send the will), call->props may set session_expiry (not when
- * the CONNECT's was 0: FERRY_ERR_PROPERTY_VALUE), reason_string and user. */
+ * broker to send the will; a code only a server may send: FERRY_ERR_INVAL),
+ * call->props may set session_expiry (not when the CONNECT's was 0:
+ * FERRY_ERR_PROPERTY_VALUE), reason_string and user; what would make the
+ * DISCONNECT larger than the broker's Maximum Packet Size is left out. */
 FERRY_API int ferry_disconnect(ferry_client *c, int timeout_ms, const struct ferry_call *call,
                                ferry_token *token);
 
