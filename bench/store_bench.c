@@ -1,15 +1,17 @@
 /*
- * store_bench.c - what durability costs: QoS 1 publish rates with a SQLite
- * store, and creating a client on a store that holds a million messages.
+ * store_bench.c - what durability costs: QoS 1 (or, --qos 2, QoS 2) publish
+ * rates with a SQLite store, and creating a client on a store that holds a
+ * million messages.
  * `make store-bench` runs it (STORE_BENCH_ARGS="..." passes options);
  * doc/durability.md ("Measured") has the figures of this machine.
  *
  *   store_bench [--messages N] [--stored N] [--runs N] [--size BYTES]
  *               [--seconds S] [--threads N] [--no-broker] [--dir DIR] [--quick]
+ *               [--qos 1|2] [--no-big]
  *
  * Part 1, publish rates. Each run makes a fresh client (MQTT 3.1.1, clean
  * session, max_inflight 100, a client id of its own) on a fresh store file
- * and publishes --messages QoS 1 messages of --size bytes to one topic
+ * and publishes --messages messages (QoS --qos) of --size bytes to one topic
  * (stopping early after --seconds): with ferry_publish from one thread or
  * from --threads threads sharing the client, or with ferry_publish_many in
  * batches of 100. Stores: none (memory, for comparison), SQLite at
@@ -19,7 +21,7 @@
  * messages are also sent, acknowledged and removed from the store while
  * publishing goes on; after the goodbye the store must be empty.
  *   publish/s     messages / (first call .. last call returned)
- *   acked/s       messages / (first call .. last PUBACK)
+ *   acked/s       messages / (first call .. last PUBACK, or PUBCOMP at QoS 2)
  *   calls/commit  publish calls per store transaction (group commit)
  * The store is made with ferry_store_sqlite_new and given in opts.store:
  * exactly what opts.store_path + store_sync do (src/client_store.c), but the
@@ -73,6 +75,8 @@ struct opts {
 	double seconds;
 	bool broker;
 	const char *dir;
+	int qos;  /* of the rate runs: 1 or 2 */
+	bool big; /* part 2, the big store */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -108,8 +112,10 @@ static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 	        "usage: %s [--messages N] [--stored N] [--runs N] [--size BYTES] [--seconds S]\n"
-	        "          [--threads N] [--no-broker] [--dir DIR] [--quick]\n"
-	        "  --messages N  QoS 1 publishes per rate run (default 20000; quick 2000)\n"
+	        "          [--threads N] [--no-broker] [--dir DIR] [--quick] [--qos 1|2] [--no-big]\n"
+	        "  --messages N  publishes per rate run (default 20000; quick 2000)\n"
+	        "  --qos 1|2     QoS of the rate runs' publishes (default 1)\n"
+	        "  --no-big      skip part 2 (the big store)\n"
 	        "  --stored N    messages of the big store (default 1000000; quick 100000)\n"
 	        "  --runs N      runs per figure, medians printed (default 5; quick 1)\n"
 	        "  --seconds S   a rate run stops after S seconds at most (default 2; quick 1)\n"
@@ -138,9 +144,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	    {"messages", 1, 0, 'm'},  {"stored", 1, 0, 'n'},  {"runs", 1, 0, 'r'},
 	    {"size", 1, 0, 's'},      {"seconds", 1, 0, 't'}, {"threads", 1, 0, 'T'},
 	    {"no-broker", 0, 0, 'B'}, {"dir", 1, 0, 'd'},     {"quick", 0, 0, 'q'},
-	    {"help", 0, 0, 'h'},      {0, 0, 0, 0},
+	    {"qos", 1, 0, 'Q'},       {"no-big", 0, 0, 'N'},  {"help", 0, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
-	*o = (struct opts){-1, -1, -1, 64, 4, -1, true, NULL};
+	*o = (struct opts){-1, -1, -1, 64, 4, -1, true, NULL, 1, true};
 	bool quick = false;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -158,6 +165,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->threads = (int)num_arg(optarg, argv[0], MAX_THREADS);
 		else if (ch == 'B')
 			o->broker = false;
+		else if (ch == 'Q')
+			o->qos = (int)num_arg(optarg, argv[0], 2);
+		else if (ch == 'N')
+			o->big = false;
 		else if (ch == 'q')
 			quick = true;
 		else if (ch == 'd')
@@ -171,7 +182,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	o->stored = o->stored < 0 ? (quick ? 100000 : 1000000) : o->stored;
 	o->runs = o->runs < 0 ? (quick ? 1 : 5) : o->runs;
 	o->seconds = o->seconds < 0 ? (quick ? 1 : 2) : o->seconds;
-	if (optind != argc || o->messages < 1 || o->runs < 1 || o->threads < 1 || o->seconds <= 0) {
+	if (optind != argc || o->messages < 1 || o->runs < 1 || o->threads < 1 || o->seconds <= 0 ||
+	    o->qos < 1) {
 		usage(stderr, argv[0]);
 		exit(2);
 	}
@@ -483,7 +495,7 @@ static long publish_some(struct run *r, const struct ferry_publish_msg *batch)
 	if (r->kind == MANY)
 		rc = ferry_publish_many(r->c, batch, (size_t)n, NULL, NULL);
 	else
-		rc = ferry_publish(r->c, r->topic, r->payload, (size_t)r->o->size, 1, false, NULL,
+		rc = ferry_publish(r->c, r->topic, r->payload, (size_t)r->o->size, r->o->qos, false, NULL,
 		                   NULL);
 	if (rc) {
 		int zero = 0;
@@ -500,7 +512,7 @@ static void *pub_thread(void *arg)
 	struct ferry_publish_msg batch[BATCH];
 	for (int i = 0; i < BATCH; i++)
 		batch[i] =
-		    (struct ferry_publish_msg){.topic = r->topic, .payload = r->payload, .len = (size_t)r->o->size, .qos = 1};
+		    (struct ferry_publish_msg){.topic = r->topic, .payload = r->payload, .len = (size_t)r->o->size, .qos = (uint8_t)r->o->qos};
 	while (!interrupted && atomic_load(&r->rc) == 0 && now_s() < r->deadline)
 		if (publish_some(r, batch) == 0)
 			break;
@@ -583,7 +595,7 @@ static int rate_run(const struct opts *o, const struct row *w, int i, struct res
 	(void)client_op(&e, c, false);
 	long left = 0; /* after the goodbye every row should be gone */
 	if (!rc && w->connected && handle && ferry_stored_list(c, count_msg, &left) == 0 && left)
-		printf("# note: %ld messages still stored after every PUBACK\n", left);
+		printf("# note: %ld messages still stored after every acknowledgement\n", left);
 	ferry_client_destroy(c);
 	ferry_store_free(st); /* only if create failed */
 	ev_destroy(&e);
@@ -634,10 +646,11 @@ static int rate_row(const struct opts *o, const struct row *w, int *run_no)
 static int rate_table(const struct opts *o)
 {
 	static const int syncs[] = {-1, FERRY_SYNC_NORMAL, FERRY_SYNC_FULL};
-	printf("\n# QoS 1 publishes: %ld per run (or %.1f s), payload %d B, median of %d runs\n"
-	       "# publish/s: calls returned; acked/s: PUBACKs received; calls/commit: publish\n"
-	       "# calls (ferry_publish or ferry_publish_many) per store transaction\n",
-	       o->messages, o->seconds, o->size, o->runs);
+	printf("\n# QoS %d publishes: %ld per run (or %.1f s), payload %d B, median of %d runs\n"
+	       "# publish/s: calls returned; acked/s: completions (PUBACK, PUBCOMP) received;\n"
+	       "# calls/commit: publish calls (ferry_publish or ferry_publish_many) per store\n"
+	       "# transaction\n",
+	       o->qos, o->messages, o->seconds, o->size, o->runs);
 	printf("%-10s %-7s %-26s %10s %10s %12s\n", "mode", "store", "call", "publish/s", "acked/s",
 	       "calls/commit");
 	int run_no = 0;
@@ -864,7 +877,7 @@ int main(int argc, char **argv)
 		printf("# mosquitto on 127.0.0.1:%d (pid %d)\n", broker_port, (int)broker_pid);
 	double t0 = now_s();
 	int rc = rate_table(&o);
-	if (!rc)
+	if (!rc && o.big)
 		rc = big_store(&o);
 	if (rc)
 		fprintf(stderr, "store_bench: %s\n",

@@ -412,24 +412,6 @@ int ferry_request(ferry_client *c, const struct ferry_publish_msg *msg, const ch
 
 /* ---- enhanced authentication ------------------------------------------------------- */
 
-/* Encodes a packet into the control queue for tx (c->mu held). */
-static int ctrl_packet_locked(struct ferry_client *c, const struct ferry_packet *p)
-{
-	size_t size, len;
-	int rc = ferry__encode_size(c->version, p, &size);
-	if (rc)
-		return rc;
-	uint8_t *dst = ferry__buf_reserve(&c->ctrl, size);
-	if (!dst)
-		return FERRY_ERR_NOMEM;
-	rc = ferry__encode(c->version, p, dst, size, &len);
-	if (rc)
-		return rc;
-	ferry__buf_commit(&c->ctrl, len);
-	c->stats.packets_sent[p->type]++;
-	return FERRY_OK;
-}
-
 int ferry_reauthenticate(ferry_client *c, const void *data, size_t len,
                          const struct ferry_call *call, ferry_token *token)
 {
@@ -460,7 +442,7 @@ int ferry_reauthenticate(ferry_client *c, const void *data, size_t len,
 			rc = FERRY_ERR_NOMEM;
 	}
 	if (!rc)
-		rc = ctrl_packet_locked(c, &p);
+		rc = ferry__packet_append(c, &c->ctrl, &p, 0, &(size_t){0});
 	if (!rc)
 		c->auth_req = r;
 	ferry__unlock(&c->mu);
@@ -560,7 +542,7 @@ void ferry__mqtt5_on_auth(struct ferry_client *c, const struct ferry_disconnect 
 	ferry__lock(&c->mu);
 	bool same = c->gen == gen && (c->state == FERRY_CS_CONNACK || c->state == FERRY_CS_CONNECTED);
 	if (!rc && same) /* not into a later connection: that one never asked */
-		rc = ctrl_packet_locked(c, &p);
+		rc = ferry__packet_append(c, &c->ctrl, &p, 0, &(size_t){0});
 	if (rc && same)
 		ferry__conn_abort_locked(c, FERRY_ERR_AUTH, "cannot answer the broker's AUTH", 0x80);
 	ferry__unlock(&c->mu);

@@ -273,6 +273,25 @@ static int ack_rc(int type, uint8_t reason)
 	return FERRY_OK;
 }
 
+/*
+ * A PUBACK answered QoS 2 PUBLISH r (c->mu held): the broker took the
+ * message at QoS 1, as RabbitMQ does. It is not sent again (the broker has
+ * it); the publish fails with FERRY_ERR_QOS_NOT_SUPPORTED and the connection
+ * closes as the protocol error it is (MQTT 3.1.1 4.8, MQTT 5 4.13).
+ */
+static void on_downgraded_locked(struct ferry_client *c, struct ferry_req *r, uint16_t id)
+{
+	char text[200];
+	snprintf(text, sizeof text,
+	         "broker answered QoS 2 PUBLISH (packet id %u) with PUBACK: it took the message at "
+	         "QoS 1 and does not support QoS 2; publish at QoS 1 to this broker",
+	         id);
+	ferry__log(c, FERRY_LOG_ERROR, "%s", text);
+	r->reason = -1;
+	ferry__req_done_locked(r, FERRY_ERR_QOS_NOT_SUPPORTED);
+	ferry__conn_abort_locked(c, FERRY_ERR_PROTOCOL, text, 0x82);
+}
+
 static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason,
                    const struct ferry_suback *sa, const struct ferry_props *props)
 {
@@ -305,6 +324,12 @@ static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason
 		return;
 	}
 	struct ferry_req *r = op->owner;
+	if (res == FERRY_ACK_DOWNGRADED) {
+		on_downgraded_locked(c, r, id);
+		ferry__unlock(&c->mu);
+		finish_or_defer(c, r);
+		return;
+	}
 	r->reason = c->version == FERRY_MQTT_5 || sa ? reason : -1;
 	if (c->version == FERRY_MQTT_5)
 		r->rprops = ferry__props_view_dup(props);
@@ -338,8 +363,9 @@ static void on_ack(struct ferry_client *c, int type, uint16_t id, uint8_t reason
 	finish_or_defer(c, r);
 }
 
-/* A SUBSCRIBE request for n held subscriptions (filters copied: a record
- * may go meanwhile), completing without a callback; NULL when out of memory. */
+/* A SUBSCRIBE request for n held subscriptions of one Subscription
+ * Identifier (filters copied: a record may go meanwhile), completing
+ * without a callback; NULL when out of memory. */
 static struct ferry_req *resubscribe_req(struct ferry_client *c, struct ferry_sub_cb *const *subs,
                                          size_t n)
 {
@@ -361,7 +387,52 @@ static struct ferry_req *resubscribe_req(struct ferry_client *c, struct ferry_su
 		copy += subs[i]->filter_len;
 	}
 	r->nfilters = n;
+	/* One identifier per SUBSCRIBE (MQTT 5 3.8.2.1.2); none to a broker
+	 * that says it has no Subscription Identifiers. */
+	if (subs[0]->sub_id && !c->server_no_subid) {
+		r->props.present |= FERRY_PROP_BIT(FERRY_PROP_SUBSCRIPTION_ID);
+		r->props.sub_id = subs[0]->sub_id;
+	}
 	return r;
+}
+
+/* A held subscription and its place in the list, for grouping by identifier. */
+struct resub {
+	struct ferry_sub_cb *s;
+	size_t pos;
+};
+
+/* Orders by Subscription Identifier, then by place in the list (stable). */
+static int by_sub_id(const void *a, const void *b)
+{
+	const struct resub *x = a, *y = b;
+	if (x->s->sub_id != y->s->sub_id)
+		return x->s->sub_id < y->s->sub_id ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* The records granted, grouped by identifier (NULL when out of memory). */
+static struct ferry_sub_cb **granted_subs(struct ferry_client *c, size_t total)
+{
+	struct resub *tmp = malloc(total * sizeof *tmp);
+	struct ferry_sub_cb **subs = malloc(total * sizeof *subs);
+	size_t n = 0;
+	for (struct ferry_sub_cb *s = c->sub_cbs; s && tmp && subs; s = s->next)
+		if (s->granted) {
+			tmp[n].s = s;
+			tmp[n].pos = n;
+			n++;
+		}
+	if (tmp && subs) {
+		qsort(tmp, n, sizeof *tmp, by_sub_id);
+		for (size_t i = 0; i < n; i++)
+			subs[i] = tmp[i].s;
+	} else {
+		free(subs);
+		subs = NULL;
+	}
+	free(tmp);
+	return subs;
 }
 
 /*
@@ -369,8 +440,9 @@ static struct ferry_req *resubscribe_req(struct ferry_client *c, struct ferry_su
  * had granted, ahead of everything queued (c->mu held). Subscriptions not
  * yet acknowledged are not among them: their own SUBSCRIBE is still on its
  * way (in the outbox, or put back there by the session), and sending it
- * twice would break the order of the calls. One SUBSCRIBE per 64 filters;
- * they complete without a callback. Memory shortage skips them (logged):
+ * twice would break the order of the calls. One SUBSCRIBE per 64 filters
+ * of the same MQTT 5 Subscription Identifier (those without one first, then
+ * by identifier; list order within each); they complete without a callback. Memory shortage skips them (logged):
  * the connection is still usable.
  */
 static void resubscribe_locked(struct ferry_client *c)
@@ -380,19 +452,20 @@ static void resubscribe_locked(struct ferry_client *c)
 		total += s->granted;
 	if (!total)
 		return;
-	struct ferry_sub_cb **subs = malloc(total * sizeof *subs);
-	struct ferry_req **reqs = malloc((total + 63) / 64 * sizeof *reqs);
-	size_t n = 0, nr = 0;
-	for (struct ferry_sub_cb *s = c->sub_cbs; s && subs; s = s->next)
-		if (s->granted)
-			subs[n++] = s;
-	for (size_t i = 0; subs && reqs && i < n; i += 64) {
-		struct ferry_req *r = resubscribe_req(c, subs + i, n - i < 64 ? n - i : 64);
+	struct ferry_sub_cb **subs = granted_subs(c, total);
+	struct ferry_req **reqs = malloc(total * sizeof *reqs);
+	size_t nr = 0, done = 0;
+	while (subs && reqs && done < total) {
+		size_t k = 1; /* up to 64 records of one identifier per SUBSCRIBE */
+		while (k < 64 && done + k < total && subs[done + k]->sub_id == subs[done]->sub_id)
+			k++;
+		struct ferry_req *r = resubscribe_req(c, subs + done, k);
 		if (!r)
 			break;
 		reqs[nr++] = r;
+		done += k;
 	}
-	if (!subs || !reqs || nr * 64 < n)
+	if (!subs || !reqs || done < total)
 		ferry__log(c, FERRY_LOG_ERROR, "out of memory: not all filters subscribed again");
 	/* Queued at the head in reverse, so they leave in the records' order. */
 	while (nr)

@@ -118,7 +118,7 @@ static int restore_sub(void *arg, const char *filter, uint8_t options)
 {
 	struct ferry_client *c = arg;
 	struct ferry_bytes f = {(const uint8_t *)filter, strlen(filter)};
-	int rc = ferry__set_sub_cb_locked(c, f, options, NULL, NULL);
+	int rc = ferry__set_sub_cb_locked(c, f, options, 0, NULL, NULL);
 	if (!rc)
 		ferry__sub_granted_locked(c, f); /* granted in an earlier run */
 	return rc;

@@ -38,7 +38,7 @@ void ferry__sub_granted_locked(struct ferry_client *c, struct ferry_bytes filter
 }
 
 int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
-                             ferry_message_cb fn, void *user)
+                             uint32_t sub_id, ferry_message_cb fn, void *user)
 {
 	struct ferry_sub_cb *s = ferry__topic_index_get(c->subs, filter.p, filter.len);
 	if (s) {
@@ -47,6 +47,7 @@ int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, 
 		s->fn = fn;
 		s->user = user;
 		s->qos = qos;
+		s->sub_id = sub_id;
 		return FERRY_OK;
 	}
 	s = calloc(1, sizeof *s + filter.len + 1);
@@ -55,6 +56,7 @@ int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, 
 	s->fn = fn;
 	s->user = user;
 	s->qos = qos;
+	s->sub_id = sub_id;
 	c->sub_fns += fn != NULL;
 	s->filter_len = filter.len;
 	memcpy(s->filter, filter.p, filter.len);
@@ -127,10 +129,12 @@ int ferry_subscribe_many(ferry_client *c, const struct ferry_subscription *subs,
 		ferry__req_free(r);
 		return rc;
 	}
+	uint32_t sub_id =
+	    r->props.present & FERRY_PROP_BIT(FERRY_PROP_SUBSCRIPTION_ID) ? r->props.sub_id : 0;
 	ferry__lock(&c->mu);
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = ferry__set_sub_cb_locked(c, r->entries[i].filter, r->entries[i].options,
-		                       subs[i].on_message, subs[i].user);
+		rc = ferry__set_sub_cb_locked(c, r->entries[i].filter, r->entries[i].options, sub_id,
+		                              subs[i].on_message, subs[i].user);
 	ferry__unlock(&c->mu);
 	if (rc) {
 		ferry__req_free(r);

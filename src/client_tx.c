@@ -27,23 +27,34 @@
 #define TX_ROUND (1024u * 1024u)
 
 /* Encodes p at the end of wbuf. */
-static int put_packet(struct ferry_client *c, const struct ferry_packet *p)
+int ferry__packet_append(struct ferry_client *c, struct ferry_buf *b, const struct ferry_packet *p,
+                         size_t max, size_t *len)
 {
-	size_t size, len;
+	size_t size;
 	int rc = ferry__encode_size(c->version, p, &size);
 	if (rc)
 		return rc;
-	if (c->server_max_packet && size > c->server_max_packet)
-		return FERRY_ERR_PACKET_TOO_LARGE; /* MQTT 5: over the broker's Maximum Packet Size */
-	uint8_t *dst = ferry__buf_reserve(&c->wbuf, size);
+	if (max && size > max)
+		return FERRY_ERR_PACKET_TOO_LARGE;
+	uint8_t *dst = ferry__buf_reserve(b, size);
 	if (!dst)
 		return FERRY_ERR_NOMEM;
-	rc = ferry__encode(c->version, p, dst, size, &len);
+	rc = ferry__encode(c->version, p, dst, size, len);
 	if (rc)
 		return rc;
-	ferry__buf_commit(&c->wbuf, len);
-	c->tx_appended += len;
+	ferry__buf_commit(b, *len);
 	c->stats.packets_sent[p->type]++;
+	return FERRY_OK;
+}
+
+static int put_packet(struct ferry_client *c, const struct ferry_packet *p)
+{
+	size_t len;
+	/* MQTT 5: nothing over the broker's Maximum Packet Size */
+	int rc = ferry__packet_append(c, &c->wbuf, p, c->server_max_packet, &len);
+	if (rc)
+		return rc;
+	c->tx_appended += len;
 	if (c->cb.on_log && c->cb.log_level >= FERRY_LOG_DEBUG) {
 		char text[400];
 		ferry__packet_dump(c->version, p, text, sizeof text);

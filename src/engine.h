@@ -74,6 +74,8 @@ struct ferry_sub_cb {
 	void *user;
 	uint8_t qos;                      /* the subscription options byte (QoS and MQTT 5 options) */
 	bool granted;                     /* the broker granted it (SUBACK, or an earlier run's store) */
+	uint32_t sub_id;                  /* MQTT 5 Subscription Identifier it was made with, 0 = none
+	                                     (kept in memory for resubscribing; the store keeps none) */
 	struct ferry_sub_cb *prev, *next; /* [c] c->sub_cbs */
 	size_t filter_len;
 	char filter[];                    /* NUL-terminated copy */
@@ -344,6 +346,14 @@ void ferry__ctx_heap_remove(struct ferry_client *c);
 
 /* client_tx.c: send-thread work for one client (tx only). */
 void ferry__tx_serve(struct ferry_client *c, uint64_t now, bool writable);
+/*
+ * ferry__packet_append - encodes p (c->version) at the end of b and counts
+ * it in c->stats.packets_sent; *len is its size. max: 0, or the largest
+ * size allowed (FERRY_ERR_PACKET_TOO_LARGE above it, nothing appended).
+ * The caller owns b's lock (c->mu for c->ctrl; tx for c->wbuf).
+ */
+int ferry__packet_append(struct ferry_client *c, struct ferry_buf *b, const struct ferry_packet *p,
+                         size_t max, size_t *len);
 
 /* client_rx.c: receive-thread work (rx only). */
 void ferry__rx_readable(struct ferry_client *c);
@@ -381,9 +391,10 @@ struct ferry_req *ferry__req_publish_new(struct ferry_client *c, const void *top
                                         const void *payload, size_t len, uint8_t qos,
                                         bool retain, const struct ferry_call *call);
 void ferry__client_free(struct ferry_client *c);
-/* Record (or update) a subscription: filter, options byte and callback (c->mu held). */
+/* Record (or update) a subscription: filter, options byte, MQTT 5 Subscription
+ * Identifier (0: none) and callback (c->mu held). */
 int ferry__set_sub_cb_locked(struct ferry_client *c, struct ferry_bytes filter, uint8_t qos,
-                             ferry_message_cb fn, void *user);
+                             uint32_t sub_id, ferry_message_cb fn, void *user);
 /* The broker granted the subscription to filter (c->mu held). */
 void ferry__sub_granted_locked(struct ferry_client *c, struct ferry_bytes filter);
 /* Remove the per-subscription callback of a filter, if any (c->mu held). */

@@ -64,11 +64,18 @@ static struct ferry_bytes put_bytes(struct arena *a, const void *src, size_t len
 	return b;
 }
 
+/* Copies len bytes and a NUL (views may be handed out as C strings); returns the copy. */
+static const char *put_nul(struct arena *a, const void *src, size_t len)
+{
+	const char *d = (const char *)put_bytes(a, src, len).p;
+	a->p[a->used++] = 0;
+	return d;
+}
+
 static struct ferry_bytes put_str(struct arena *a, const char *s)
 {
-	struct ferry_bytes b = put_bytes(a, s, strlen(s));
-	a->p[a->used++] = 0; /* NUL-terminated: views may be handed out as C strings */
-	return b;
+	size_t len = strlen(s);
+	return (struct ferry_bytes){(const uint8_t *)put_nul(a, s, len), len};
 }
 
 int ferry__props_import(const struct ferry_properties *in, int ctx, struct ferry_props *out,
@@ -288,19 +295,11 @@ struct view_state {
 	size_t n;
 };
 
-static const char *view_str(struct arena *a, struct ferry_bytes b)
-{
-	const char *s = (const char *)a->p + a->used;
-	put_bytes(a, b.p, b.len);
-	a->p[a->used++] = 0;
-	return s;
-}
-
 static void view_user(void *arg, const struct ferry_user_prop *u)
 {
 	struct view_state *s = arg;
-	s->u[s->n].name = view_str(&s->a, u->name);
-	s->u[s->n].value = view_str(&s->a, u->value);
+	s->u[s->n].name = put_nul(&s->a, u->name.p, u->name.len);
+	s->u[s->n].value = put_nul(&s->a, u->value.p, u->value.len);
 	s->n++;
 }
 
@@ -357,7 +356,7 @@ void ferry__props_view(const struct ferry_props *in, void *mem, struct ferry_pro
 	for (size_t i = 0; i < NBYTES; i++) {
 		if (!(in->present & BIT(bytes_ids[i])))
 			continue;
-		const char *s2 = view_str(&s.a, *bytes_field(&tmp, bytes_ids[i]));
+		const char *s2 = put_nul(&s.a, bytes_field(&tmp, bytes_ids[i])->p, bytes_field(&tmp, bytes_ids[i])->len);
 		if (strs[i])
 			*strs[i] = s2;
 		else if (bytes_ids[i] == FERRY_PROP_CORRELATION_DATA) {
@@ -390,21 +389,12 @@ size_t ferry__api_props_size(const struct ferry_properties *in)
 
 static const char *copy_str(struct arena *a, const char *s)
 {
-	if (!s)
-		return NULL;
-	const char *d = (const char *)a->p + a->used;
-	put_str(a, s);
-	return d;
+	return s ? put_nul(a, s, strlen(s)) : NULL;
 }
 
 static const void *copy_bin(struct arena *a, const void *p, size_t len)
 {
-	if (!p)
-		return NULL;
-	const void *d = a->p + a->used;
-	put_bytes(a, p, len);
-	a->p[a->used++] = 0;
-	return d;
+	return p ? put_nul(a, p, len) : NULL;
 }
 
 void ferry__api_props_copy(const struct ferry_properties *in, void *mem,

@@ -29,6 +29,9 @@
  * waiting for its retransmission, which is what the broker expects next).
  * A PUBREC with a failure reason (>= 0x80) completes the op in either state
  * that accepts PUBREC: the broker ended the flow and the id is free again.
+ * A PUBACK for a QoS 2 PUBLISH still awaiting PUBREC completes it too
+ * (FERRY_ACK_DOWNGRADED): the broker accepted it at QoS 1, so sending it
+ * again could only repeat that; the caller reports the protocol error.
  *
  * Out of memory: next_send returns FERRY_SEND_NONE and leaves the op at the
  * outbox head when the id index cannot grow (retry later: nothing is lost);
@@ -483,7 +486,7 @@ static bool accepts(const struct ferry_op *op, int ptype)
 		return false;
 	switch (ptype) {
 	case FERRY_PUBACK:
-		return q1;
+		return q1 || q2; /* q2: a broker without QoS 2 (FERRY_ACK_DOWNGRADED) */
 	case FERRY_PUBREC:
 		return q2;
 	case FERRY_SUBACK:
@@ -512,7 +515,7 @@ enum ferry_ack_result ferry__session_on_ack(struct ferry_session *s, int ptype, 
 	}
 	inflight_remove(s, op);
 	*done = op;
-	return FERRY_ACK_DONE;
+	return ptype == FERRY_PUBACK && op->qos == 2 ? FERRY_ACK_DOWNGRADED : FERRY_ACK_DONE;
 }
 
 /* ---- reconnecting --------------------------------------------------------------- */

@@ -85,6 +85,8 @@ enum ferry_ack_result {
 	FERRY_ACK_SEND_PUBREL,   /* the op moved to SEND_REL: call next_send */
 	FERRY_ACK_UNKNOWN_ID,    /* no op with that id: ignore (log) */
 	FERRY_ACK_WRONG_STATE,   /* the id belongs to an op that does not expect this ack */
+	FERRY_ACK_DOWNGRADED,    /* PUBACK for a QoS 2 PUBLISH awaiting PUBREC: the broker took
+	                            it at QoS 1 (RabbitMQ does); *done is the op, removed */
 };
 
 struct ferry_session;
@@ -157,7 +159,8 @@ enum ferry_send_what ferry__session_next_resend(struct ferry_session *s, struct 
  * ferry__session_on_ack - an inbound PUBACK, PUBREC, PUBCOMP, SUBACK or
  * UNSUBACK (ptype, enum ferry_ptype) for packet_id, with its MQTT 5 reason
  * (the first reason code for SUBACK/UNSUBACK; 0 in 3.x). On FERRY_ACK_DONE
- * *done is the op, removed from the session, its id free again.
+ * and FERRY_ACK_DOWNGRADED *done is the op, removed from the session, its id
+ * free again.
  */
 enum ferry_ack_result ferry__session_on_ack(struct ferry_session *s, int ptype, uint16_t packet_id,
                                             uint8_t reason, struct ferry_op **done);

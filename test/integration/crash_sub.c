@@ -5,7 +5,10 @@
  * Usage: crash_sub URI STORE CLIENT_ID FILTER OUTPUT
  *
  * It connects with clean_session false, auto-reconnect and a store at
- * STORE (FERRY_SYNC_NORMAL), subscribes to FILTER at QoS 2, and for every
+ * STORE (FERRY_SYNC_NORMAL) - or, when STORE is "-", with clean_session
+ * true and no store (a consumer whose session ends with it, as the cluster
+ * suite's shared-subscription consumers) - subscribes to FILTER at QoS 2,
+ * and for every
  * message whose payload is a number K appends "K\n" to OUTPUT (opened with
  * O_APPEND, one write() per message, inside on_message), then reports it.
  * A message whose topic ends in "/end" ends the run: it disconnects and
@@ -122,10 +125,11 @@ static int run(char **argv)
 {
 	struct ferry_client_options o = FERRY_CLIENT_OPTIONS_INIT;
 	o.server_uri = argv[1];
-	o.store_path = argv[2];
+	bool clean = strcmp(argv[2], "-") == 0;
+	o.store_path = clean ? NULL : argv[2];
 	o.store_sync = FERRY_SYNC_NORMAL;
 	o.client_id = argv[3];
-	o.clean_session = false;
+	o.clean_session = clean;
 	o.on_message = on_message;
 	o.reconnect_min_ms = 50;
 	o.reconnect_max_ms = 400;

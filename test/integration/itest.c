@@ -1,6 +1,7 @@
 /* itest.c - recorder and client helpers for the integration tests. */
 #include "itest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -130,11 +131,11 @@ static void on_connected(ferry_client *c, void *user, const struct ferry_connect
 static void on_lost(ferry_client *c, void *user, int cause, const char *text)
 {
 	(void)c;
-	(void)text;
 	struct itest_rec *r = user;
 	pthread_mutex_lock(&r->mu);
 	r->lost++;
 	r->lost_cause = cause;
+	snprintf(r->lost_text, sizeof r->lost_text, "%s", text ? text : "");
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 }

@@ -35,6 +35,7 @@ struct itest_rec {
 	bool session_present;   /* of the latest on_connected */
 	int lost;               /* on_connection_lost calls */
 	int lost_cause;
+	char lost_text[256];    /* text of the latest on_connection_lost */
 	int delivered;          /* on_delivery_complete calls */
 	int delivered_failed;   /* ... with rc != FERRY_OK */
 	int results;            /* per-call on_done calls */

@@ -24,6 +24,22 @@ static struct test_fake *start(const struct test_fake_step *script)
 	return fb;
 }
 
+/* A fake MQTT 5 broker for script, and options for an MQTT 5 client of it. */
+static struct test_fake *start5(const struct test_fake_step *script)
+{
+	struct test_fake *fb = NULL;
+	int rc = test_fake_start(&fb, script, &(struct test_fake_opts){.version = 5});
+	CU_ASSERT_EQUAL_FATAL(rc, FERRY_OK);
+	return fb;
+}
+
+static void options5(struct ferry_client_options *o, struct itest_rec *r, struct test_fake *fb,
+                     const char *id)
+{
+	itest_options(o, r, test_fake_uri(fb), id);
+	o->mqtt_version = FERRY_MQTT_5;
+}
+
 static void assert_script_ok(struct test_fake *fb)
 {
 	char err[512];
@@ -174,6 +190,50 @@ static void test_inbound_qos2_delivered_once(void)
 	itest_rec_free(&r);
 }
 
+/*
+ * A broker without QoS 2 (RabbitMQ) answers a QoS 2 PUBLISH with PUBACK:
+ * the publish fails with FERRY_ERR_QOS_NOT_SUPPORTED at once (it never
+ * waits for a PUBREC that will not come), the connection closes as a
+ * protocol error that says why, and the message is not sent again.
+ */
+static void test_qos2_answered_with_puback(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = 1},
+		{.op = FAKE_SEND, .hex = "20 02 00 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "34 06 00 01 't' 00 01 'a'"},
+		{.op = FAKE_SEND, .hex = "40 02 00 01"}, /* PUBACK for the QoS 2 id */
+		{.op = FAKE_EXPECT_CLOSE},
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = 1},
+		{.op = FAKE_SEND, .hex = "20 02 01 00"}, /* session present: still no resend */
+		{.op = FAKE_EXPECT_BYTES, .hex = "32 06 00 01 't' 00 02 'b'"},
+		{.op = FAKE_SEND, .hex = "40 02 00 02"},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = start(script);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	ferry_client *c = make_client(&r, fb, false, 0);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
+	ferry_token t2, t1;
+	ASSERT_RC(ferry_publish(c, "t", "a", 1, 2, false, NULL, &t2), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t2, ITEST_WAIT_MS), FERRY_ERR_QOS_NOT_SUPPORTED);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.lost, 1, ITEST_WAIT_MS));
+	pthread_mutex_lock(&r.mu);
+	ASSERT_RC(r.lost_cause, FERRY_ERR_PROTOCOL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.lost_text, "QoS 2 PUBLISH (packet id 1) with PUBACK"));
+	pthread_mutex_unlock(&r.mu);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
+	ASSERT_RC(ferry_publish(c, "t", "b", 1, 1, false, NULL, &t1), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, t1, ITEST_WAIT_MS), FERRY_OK);
+	assert_script_ok(fb);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
+}
+
 static void test_malformed_packet_closes_and_keeps_message(void)
 {
 	static const struct test_fake_step script[] = {
@@ -313,15 +373,12 @@ static void test_mqtt5_server_settings(void)
 		{.op = FAKE_EXPECT_CLOSE},
 		{.op = FAKE_END},
 	};
-	struct test_fake *fb = NULL;
-	ASSERT_RC(test_fake_start(&fb, script, &(struct test_fake_opts){.version = 5}), FERRY_OK);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fb);
+	struct test_fake *fb = start5(script);
 	struct v5rec v;
 	memset(&v, 0, sizeof v);
 	itest_rec_init(&v.r);
 	struct ferry_client_options o;
-	itest_options(&o, &v.r, test_fake_uri(fb), "");
-	o.mqtt_version = FERRY_MQTT_5;
+	options5(&o, &v.r, fb, "");
 	o.keepalive_s = 60;
 	o.auto_reconnect = false;
 	o.on_connected = v5_connected;
@@ -359,14 +416,11 @@ static void test_mqtt5_server_limits(void)
 		{.op = FAKE_SEND, .hex = "40 02 00 03"},
 		{.op = FAKE_END},
 	};
-	struct test_fake *fb = NULL;
-	ASSERT_RC(test_fake_start(&fb, script, &(struct test_fake_opts){.version = 5}), FERRY_OK);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fb);
+	struct test_fake *fb = start5(script);
 	struct itest_rec r;
 	itest_rec_init(&r);
 	struct ferry_client_options o;
-	itest_options(&o, &r, test_fake_uri(fb), "limits");
-	o.mqtt_version = FERRY_MQTT_5;
+	options5(&o, &r, fb, "limits");
 	o.auto_reconnect = false;
 	ferry_client *c = NULL;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
@@ -406,15 +460,12 @@ static void test_mqtt5_unallowed_topic_alias(void)
 		{.op = FAKE_EXPECT_CLOSE},
 		{.op = FAKE_END},
 	};
-	struct test_fake *fb = NULL;
-	ASSERT_RC(test_fake_start(&fb, script, &(struct test_fake_opts){.version = 5}), FERRY_OK);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fb);
+	struct test_fake *fb = start5(script);
 	struct v5rec v;
 	memset(&v, 0, sizeof v);
 	itest_rec_init(&v.r);
 	struct ferry_client_options o;
-	itest_options(&o, &v.r, test_fake_uri(fb), "alias");
-	o.mqtt_version = FERRY_MQTT_5;
+	options5(&o, &v.r, fb, "alias");
 	o.auto_reconnect = false;
 	o.on_connection_lost = v5_lost;
 	ferry_client *c = NULL;
@@ -431,6 +482,56 @@ static void test_mqtt5_unallowed_topic_alias(void)
 	ferry_client_destroy(c);
 	test_fake_destroy(fb);
 	itest_rec_free(&v.r);
+}
+
+/*
+ * MQTT 5: when the broker lost the session, the subscriptions go again with
+ * the Subscription Identifier each was made with (one identifier per
+ * SUBSCRIBE: those without one first, then per identifier), so messages keep
+ * carrying the identifiers the application routes by.
+ */
+static void test_mqtt5_resubscribe_keeps_subscription_ids(void)
+{
+	static const struct test_fake_step script[] = {
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = FERRY_CONNECT},
+		{.op = FAKE_SEND, .hex = "20 03 00 00 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "82 0b 00 01 02 0b 07 00 03 'a/#' 01"},
+		{.op = FAKE_SEND, .hex = "90 04 00 01 00 01"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "82 07 00 02 00 00 01 'b' 00"},
+		{.op = FAKE_SEND, .hex = "90 04 00 02 00 00"},
+		{.op = FAKE_CLOSE},
+		{.op = FAKE_ACCEPT},
+		{.op = FAKE_EXPECT, .type = FERRY_CONNECT},
+		{.op = FAKE_SEND, .hex = "20 03 00 00 00"}, /* no session */
+		{.op = FAKE_EXPECT_BYTES, .hex = "82 07 00 03 00 00 01 'b' 00"},
+		{.op = FAKE_EXPECT_BYTES, .hex = "82 0b 00 04 02 0b 07 00 03 'a/#' 01"},
+		{.op = FAKE_SEND, .hex = "90 04 00 03 00 00 90 04 00 04 00 01"},
+		{.op = FAKE_END},
+	};
+	struct test_fake *fb = start5(script);
+	struct itest_rec r;
+	itest_rec_init(&r);
+	struct ferry_client_options o;
+	options5(&o, &r, fb, "sid");
+	o.keepalive_s = 0;
+	o.reconnect_min_ms = 10;
+	ferry_client *c = NULL;
+	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	ASSERT_RC(itest_connect_wait(c), FERRY_OK);
+	struct ferry_properties sid = {.flags = FERRY_PF_SUBSCRIPTION_ID, .subscription_id = 7};
+	struct ferry_call with_id = {.props = &sid};
+	ferry_token ta, tb;
+	ASSERT_RC(ferry_subscribe(c, "a/#", 1, &with_id, &ta), FERRY_OK);
+	ASSERT_RC(ferry_subscribe(c, "b", 0, NULL, &tb), FERRY_OK);
+	ASSERT_RC(ferry_wait(c, tb, ITEST_WAIT_MS), FERRY_OK);
+	CU_ASSERT_TRUE(itest_wait_int(&r, &r.connected, 2, ITEST_WAIT_MS));
+	CU_ASSERT_FALSE(itest_session_present(&r));
+	assert_script_ok(fb);
+	ferry_client_destroy(c);
+	test_fake_destroy(fb);
+	itest_rec_free(&r);
 }
 
 static void test_connack_timeout(void)
@@ -496,6 +597,10 @@ void register_client_script_suite(void)
 	test_add(s, "inbound QoS 2 delivered once", test_inbound_qos2_delivered_once);
 	test_add(s, "malformed packet closes, message kept",
 	         test_malformed_packet_closes_and_keeps_message);
+	test_add(s, "QoS 2 answered with PUBACK: QoS not supported, connection closed",
+	         test_qos2_answered_with_puback);
+	test_add(s, "MQTT 5: resubscribing keeps the Subscription Identifiers",
+	         test_mqtt5_resubscribe_keeps_subscription_ids);
 	test_add(s, "CONNACK timeout", test_connack_timeout);
 	test_add(s, "MQTT 5: server keepalive, assigned id, DISCONNECT reason string",
 	         test_mqtt5_server_settings);

@@ -26,12 +26,13 @@
  * restarts), mosquitto.db (persistence), and the caller's extra files.
  */
 #include "broker.h"
+#include "clock.h"
+#include "proc.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -70,23 +71,6 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 static struct reg_entry reg[REGISTRY_MAX];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void remove_dir(const char *dir)
-{
-	if (getenv("TEST_BROKER_KEEP"))
-		fprintf(stderr, "test_broker: keeping %s\n", dir);
-	else
-		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 /* At exit: kill the brokers and remove the directories nobody cleaned up. */
 static void reg_atexit(void)
 {
@@ -98,7 +82,7 @@ static void reg_atexit(void)
 			kill(reg[i].pid, SIGKILL);
 			waitpid(reg[i].pid, NULL, 0);
 		}
-		remove_dir(reg[i].dir);
+		test_rmtree(reg[i].dir);
 		reg[i].used = false;
 	}
 	pthread_mutex_unlock(&reg_lock);
@@ -156,18 +140,7 @@ __attribute__((format(printf, 2, 3))) static int set_err(struct test_broker *b, 
 	return FERRY_ERR_STATE;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
-static void nap(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 static int path_in(const struct test_broker *b, const char *name, char *out, size_t cap)
 {
@@ -239,15 +212,15 @@ static bool file_has(const char *path, long from, const char *text)
  */
 static int wait_exit(pid_t pid, int ms, int *status)
 {
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = test_now_ms() + ms;
 	*status = -1;
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
 		if (r == pid || (r < 0 && errno == ECHILD))
 			return FERRY_OK;
-		if (now_ms() >= deadline)
+		if (test_now_ms() >= deadline)
 			return FERRY_ERR_TIMEOUT;
-		nap(POLL_MS);
+		test_nap_ms(POLL_MS);
 	}
 }
 
@@ -567,7 +540,7 @@ static int launch(struct test_broker *b, int64_t deadline, bool *in_use)
 			b->paused = false;
 			return FERRY_OK;
 		}
-		if (now_ms() >= deadline) {
+		if (test_now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			wait_exit(pid, WAIT_MS, &st);
 			set_err(b, "mosquitto not listening on port %d after %d ms", b->port,
@@ -575,7 +548,7 @@ static int launch(struct test_broker *b, int64_t deadline, bool *in_use)
 			rc = FERRY_ERR_TIMEOUT;
 			break;
 		}
-		nap(POLL_MS);
+		test_nap_ms(POLL_MS);
 	}
 	reg_pid(b, 0);
 	return rc;
@@ -652,7 +625,7 @@ static int start_on_free_port(struct test_broker *b, const char *body)
 		if (rc)
 			return rc;
 		bool in_use;
-		rc = launch(b, now_ms() + WAIT_MS, &in_use);
+		rc = launch(b, test_now_ms() + WAIT_MS, &in_use);
 		if (rc == FERRY_OK || !in_use)
 			return rc;
 	}
@@ -740,7 +713,7 @@ int test_broker_restart(struct test_broker *b)
 	int rc = test_broker_stop(b);
 	if (rc)
 		return rc;
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = test_now_ms() + WAIT_MS;
 	for (;;) {
 		bool in_use;
 		rc = launch(b, deadline, &in_use);
@@ -750,11 +723,11 @@ int test_broker_restart(struct test_broker *b)
 		}
 		if (!in_use)
 			return rc;
-		if (now_ms() >= deadline) {
+		if (test_now_ms() >= deadline) {
 			set_err(b, "restart: port %d still in use after %d ms", b->port, WAIT_MS);
 			return FERRY_ERR_TIMEOUT;
 		}
-		nap(50); /* each try spawns a process: not too often */
+		test_nap_ms(50); /* each try spawns a process: not too often */
 	}
 }
 
@@ -786,7 +759,7 @@ void test_broker_cleanup(struct test_broker *b)
 		return;
 	test_broker_stop(b);
 	if (b->have_dir)
-		remove_dir(b->dir);
+		test_rmtree(b->dir);
 	reg_close(b);
 	memset(b, 0, sizeof *b);
 }

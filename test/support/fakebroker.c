@@ -14,6 +14,7 @@
  * FAILED except the counters read by the test.
  */
 #include "fakebroker.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -183,12 +184,6 @@ fail(struct test_fake *fb, int rc, const uint8_t *bytes, size_t n, const char *f
 	return rc;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Waits until fd is ready for events or the deadline passes. Returns 1
@@ -197,7 +192,7 @@ static int64_t now_ms(void)
 static int wait_fd(struct test_fake *fb, int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - test_now_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd p[2] = {{.fd = fd, .events = events},
@@ -269,7 +264,7 @@ static int auto_pong(struct test_fake *fb, const struct ferry_frame *fr, bool *a
 	pthread_mutex_lock(&fb->lock);
 	fb->pings++;
 	pthread_mutex_unlock(&fb->lock);
-	return send_all(fb, pong, sizeof pong, now_ms() + step_timeout(fb));
+	return send_all(fb, pong, sizeof pong, test_now_ms() + step_timeout(fb));
 }
 
 /* Reads more bytes into rbuf. FERRY_OK, CLOSED, or a failure. */
@@ -310,7 +305,7 @@ static int fill(struct test_fake *fb, int64_t deadline, bool quiet_close)
  */
 static int read_frame(struct test_fake *fb, bool quiet_close, const uint8_t **data, size_t *len)
 {
-	int64_t deadline = now_ms() + step_timeout(fb);
+	int64_t deadline = test_now_ms() + step_timeout(fb);
 	if (fb->cfd < 0)
 		return fail(fb, FERRY_ERR_STATE, NULL, 0, "no connection (add a FAKE_ACCEPT step)");
 	for (;;) {
@@ -366,7 +361,7 @@ static void drop_conn(struct test_fake *fb, bool reset)
 static int do_accept(struct test_fake *fb)
 {
 	drop_conn(fb, false);
-	int w = wait_fd(fb, fb->lfd, POLLIN, now_ms() + step_timeout(fb));
+	int w = wait_fd(fb, fb->lfd, POLLIN, test_now_ms() + step_timeout(fb));
 	if (w == 0)
 		return fail(fb, FERRY_ERR_TIMEOUT, NULL, 0, "no connection within %u ms",
 		            step_timeout(fb));
@@ -415,7 +410,7 @@ static int send_all(struct test_fake *fb, const uint8_t *p, size_t n, int64_t de
 static int do_send(struct test_fake *fb, bool split)
 {
 	const struct step *s = &fb->steps[fb->cur];
-	int64_t deadline = now_ms() + step_timeout(fb);
+	int64_t deadline = test_now_ms() + step_timeout(fb);
 	if (!split)
 		return send_all(fb, s->bytes, s->len, deadline);
 	for (size_t i = 0; i < s->len; i++) {

@@ -29,6 +29,7 @@
  * bytes; the source is not polled for input while the queue is full.
  */
 #include "proxy.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -105,12 +106,6 @@ struct test_proxy {
 	struct test_proxy_stats stats;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct timespec deadline_ts(int timeout_ms)
 {
@@ -165,7 +160,7 @@ static int enqueue(struct dir *d, const uint8_t *p, size_t n, unsigned delay_ms)
 	if (!ch)
 		return FERRY_ERR_NOMEM;
 	ch->next = NULL;
-	ch->release_ms = now_ms() + (int64_t)delay_ms;
+	ch->release_ms = test_now_ms() + (int64_t)delay_ms;
 	if (d->tail && d->tail->release_ms > ch->release_ms)
 		ch->release_ms = d->tail->release_ms;
 	ch->len = n;
@@ -258,7 +253,7 @@ static void accept_some(struct test_proxy *p)
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) /* EMFILE and the like */
-			p->accept_paused_until = now_ms() + ACCEPT_RETRY_MS;
+			p->accept_paused_until = test_now_ms() + ACCEPT_RETRY_MS;
 		return;
 	}
 }
@@ -474,7 +469,7 @@ static void *proxy_main(void *arg)
 	struct test_proxy *p = arg;
 	uint64_t cuts_done = 0;
 	while (!round_start(p, &cuts_done)) {
-		int timeout = build_poll(p, now_ms());
+		int timeout = build_poll(p, test_now_ms());
 		size_t n = p->nconns;
 		int r = poll(p->pfd, 2 + 2 * n, timeout);
 		if (r < 0 && errno == EINTR)
@@ -483,7 +478,7 @@ static void *proxy_main(void *arg)
 			perror("test proxy: poll");
 			break;
 		}
-		int64_t now = now_ms();
+		int64_t now = test_now_ms();
 		if (p->pfd[0].revents)
 			drain_wake(p->wake[0]);
 		for (size_t k = 0; k < n; k++)
