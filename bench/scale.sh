@@ -118,7 +118,7 @@ run() {
 		[ -n "$line" ] || line="FAIL lib=$lib clients=$n"
 		if [ "$rc" -ne 0 ]; then
 			line="$line exit=fail"
-			why=$(grep -v '^# connection lost' "$work/$lib-$n.err" | sort | uniq -c | sort -rn | head -3 | tr '\n' ';')
+			why=$(grep -v '^# connection lost' "$work/$lib-$n.err" | sort | uniq -c | sort -rn | head -3 | tr '\n' ';' || true)
 			[ -z "$why" ] || echo "# $lib $n: $why"
 		fi
 	fi

@@ -53,8 +53,8 @@ struct ferry_link {
 	size_t wout_len, wout_off, wout_cap;
 	/* receive thread */
 	size_t rin_len, rin_off;
-	uint8_t rin[RIN_SIZE];
-	struct ferry_tunnel tunnel; /* handshake only */
+	uint8_t *rin;                /* RIN_SIZE bytes, WebSocket links only */
+	struct ferry_tunnel *tunnel; /* proxied links only; handshake only */
 };
 
 /* Prefixes a layer's sentence with its name. */
@@ -82,6 +82,7 @@ int ferry__link_new(const struct ferry_link_cfg *cfg, const struct ferry_uri *u,
 		snprintf(err, errcap, "TLS: no TLS context for %.*s", (int)u->host_len, u->host);
 		return FERRY_ERR_INVAL;
 	}
+	/* A plain link is small: thousands of idle clients each keep one. */
 	struct ferry_link *l = calloc(1, sizeof *l);
 	if (!l)
 		return FERRY_ERR_NOMEM;
@@ -95,12 +96,16 @@ int ferry__link_new(const struct ferry_link_cfg *cfg, const struct ferry_uri *u,
 	l->use_tls = tls;
 	l->use_ws = u->scheme == FERRY_URI_WS || u->scheme == FERRY_URI_WSS;
 	l->use_tunnel = cfg->proxy_type != FERRY_PROXY_NONE;
+	if ((l->use_ws && !(l->rin = malloc(RIN_SIZE))) ||
+	    (l->use_tunnel && !(l->tunnel = calloc(1, sizeof *l->tunnel)))) {
+		ferry__link_free(l);
+		return FERRY_ERR_NOMEM;
+	}
 	if (l->use_tunnel) {
-		int rc = ferry__tunnel_init(&l->tunnel, cfg->proxy_type, u->host, u->host_len, u->port,
+		int rc = ferry__tunnel_init(l->tunnel, cfg->proxy_type, u->host, u->host_len, u->port,
 		                            cfg->proxy_user, cfg->proxy_pass);
 		if (rc) {
-			pthread_mutex_destroy(&l->wlock);
-			free(l);
+			ferry__link_free(l);
 			return layer_err(rc, "proxy", "bad proxy settings", err, errcap);
 		}
 	}
@@ -145,12 +150,12 @@ static int tunnel_step(struct ferry_link *l, bool *want_write, char *err, size_t
 {
 	const uint8_t *o;
 	size_t n, put = 0, got = 0, used = 0;
-	ferry__tunnel_output(&l->tunnel, &o, &n);
+	ferry__tunnel_output(l->tunnel, &o, &n);
 	if (n) {
 		if (ferry__tcp_write(l->fd, o, n, &put) != FERRY_OK)
 			return layer_err(FERRY_ERR_PROXY, "proxy", "cannot write to the proxy", err,
 			                 errcap);
-		ferry__tunnel_sent(&l->tunnel, put);
+		ferry__tunnel_sent(l->tunnel, put);
 		*want_write = put < n;
 		return put < n ? FERRY__AGAIN : FERRY_OK;
 	}
@@ -164,7 +169,7 @@ static int tunnel_step(struct ferry_link *l, bool *want_write, char *err, size_t
 	if (!got)
 		return FERRY__AGAIN;
 	char text[400] = "";
-	rc = ferry__tunnel_input(&l->tunnel, buf, got, &used, text, sizeof text);
+	rc = ferry__tunnel_input(l->tunnel, buf, got, &used, text, sizeof text);
 	if (rc < 0)
 		return layer_err(rc, "proxy", text, err, errcap);
 	if (rc == FERRY_OK && used < got)
@@ -233,7 +238,7 @@ static int ws_step(struct ferry_link *l, bool *want_write, char *err, size_t err
 	}
 	size_t got = 0, used = 0;
 	bool kick = false;
-	int rc = lower_read(l, l->rin, sizeof l->rin, &got, &kick, err, errcap);
+	int rc = lower_read(l, l->rin, RIN_SIZE, &got, &kick, err, errcap);
 	if (rc == FERRY_ERR_CLOSED)
 		return layer_err(FERRY_ERR_WEBSOCKET, "WebSocket",
 		                 "the server closed the connection during the upgrade", err, errcap);
@@ -402,7 +407,7 @@ int ferry__link_read(struct ferry_link *l, void *buf, size_t cap, size_t *got, b
 		}
 		l->rin_off = l->rin_len = 0;
 		size_t n = 0;
-		int rc = lower_read(l, l->rin, sizeof l->rin, &n, kick_tx, err, errcap);
+		int rc = lower_read(l, l->rin, RIN_SIZE, &n, kick_tx, err, errcap);
 		if (rc || !n)
 			return rc;
 		l->rin_len = n;
@@ -421,6 +426,8 @@ void ferry__link_free(struct ferry_link *l)
 	ferry__ws_free(l->ws);
 	ferry__tls_free(l->tls);
 	free(l->wout);
+	free(l->rin);
+	free(l->tunnel);
 	pthread_mutex_destroy(&l->wlock);
 	free(l);
 }
