@@ -31,6 +31,7 @@
  *	x WHAT NAME        another ferry call failed (create, connect, list)
  *	k NAME             the completion of ferry_connect
  *	c                  connected
+ *	t                  a connection attempt failed (first or reconnect)
  *	l NAME             connection lost, with its cause
  *	f NAME             a delivery completed with an error
  *	done               the store is empty
@@ -117,6 +118,15 @@ static void on_lost(ferry_client *c, void *user, int cause, const char *text)
 	(void)text;
 	say(1, "l %s\n", ferry_errname(cause));
 	bump(0);
+}
+
+/* A connection attempt that failed (ferry logs each one as a warning). */
+static void on_log(void *user, int level, const char *text)
+{
+	(void)user;
+	if (level == FERRY_LOG_WARNING && strncmp(text, "connect to ", 11) == 0 &&
+	    strstr(text, " failed: "))
+		say(1, "t\n");
 }
 
 static void on_delivered(ferry_client *c, void *user, ferry_token t, int rc)
@@ -275,6 +285,7 @@ static int make_client(const char *uri, const char *store, const char *run, ferr
 	o.on_connected = on_connected;
 	o.on_connection_lost = on_lost;
 	o.on_delivery_complete = on_delivered;
+	o.on_log = on_log;
 	o.reconnect_min_ms = 20;
 	o.reconnect_max_ms = 200;
 	o.reconnect_stable_ms = 2000;
