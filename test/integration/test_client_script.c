@@ -328,7 +328,6 @@ static void test_unwritten_bytes_dropped_then_qos0_completes(void)
 struct v5rec {
 	struct itest_rec r; /* first: itest callbacks take user as a struct itest_rec */
 	char assigned[64];
-	char lost_text[256];
 };
 
 static void v5_connected(ferry_client *c, void *user, const struct ferry_connected_info *info)
@@ -339,18 +338,6 @@ static void v5_connected(ferry_client *c, void *user, const struct ferry_connect
 	snprintf(v->assigned, sizeof v->assigned, "%s",
 	         info->assigned_client_id ? info->assigned_client_id : "(none)");
 	v->r.connected++;
-	pthread_cond_broadcast(&v->r.cv);
-	pthread_mutex_unlock(&v->r.mu);
-}
-
-static void v5_lost(ferry_client *c, void *user, int cause, const char *text)
-{
-	(void)c;
-	struct v5rec *v = user;
-	pthread_mutex_lock(&v->r.mu);
-	snprintf(v->lost_text, sizeof v->lost_text, "%s", text);
-	v->r.lost_cause = cause;
-	v->r.lost++;
 	pthread_cond_broadcast(&v->r.cv);
 	pthread_mutex_unlock(&v->r.mu);
 }
@@ -382,7 +369,6 @@ static void test_mqtt5_server_settings(void)
 	o.keepalive_s = 60;
 	o.auto_reconnect = false;
 	o.on_connected = v5_connected;
-	o.on_connection_lost = v5_lost;
 	ferry_client *c = NULL;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -392,7 +378,7 @@ static void test_mqtt5_server_settings(void)
 	pthread_mutex_lock(&v.r.mu);
 	CU_ASSERT_STRING_EQUAL(v.assigned, "abc");
 	CU_ASSERT_EQUAL(v.r.lost_cause, FERRY_ERR_SERVER_DISCONNECT);
-	CU_ASSERT_PTR_NOT_NULL(strstr(v.lost_text, "(0x8b): \"bye\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v.r.lost_text, "(0x8b): \"bye\""));
 	pthread_mutex_unlock(&v.r.mu);
 	ferry_client_destroy(c);
 	test_fake_destroy(fb);
@@ -467,7 +453,6 @@ static void test_mqtt5_unallowed_topic_alias(void)
 	struct ferry_client_options o;
 	options5(&o, &v.r, fb, "alias");
 	o.auto_reconnect = false;
-	o.on_connection_lost = v5_lost;
 	ferry_client *c = NULL;
 	ASSERT_RC(ferry_client_create(&o, &c), FERRY_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -476,7 +461,7 @@ static void test_mqtt5_unallowed_topic_alias(void)
 	assert_script_ok(fb);
 	pthread_mutex_lock(&v.r.mu);
 	CU_ASSERT_EQUAL(v.r.lost_cause, FERRY_ERR_PROTOCOL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(v.lost_text, "topic alias 5"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v.r.lost_text, "topic alias 5"));
 	CU_ASSERT_EQUAL(v.r.nmsgs, 0);
 	pthread_mutex_unlock(&v.r.mu);
 	ferry_client_destroy(c);
